@@ -1,0 +1,170 @@
+"""The ``headshot`` command: a thin layer that parses arguments, calls the library and prints.
+
+Exit status: 0 when everything succeeded, 1 when a photo failed (the others still complete),
+2 for a usage error (unknown option, unknown preset, unwritable output folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .errors import HeadshotError, OutputError, PresetError
+from .imageio import FORMATS
+from .pipeline import Progress, analyse, make
+from .presets import load_platform, load_style, platform_names, style_names
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_MARK = {"info": "·", "warn": "!", "poor": "✗"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="headshot",
+        description="Turn selfies into framed studio headshots, locally, without changing the face.",
+    )
+    p.add_argument("--version", action="version", version=f"headshot {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    m = sub.add_parser("make", help="make headshots of one or more photos",
+                       description="One analysis per photo, then one headshot per style x platform, "
+                                   "plus a report.json per photo.")
+    m.add_argument("photos", nargs="+", metavar="PHOTO", help="JPEG, PNG, WebP or HEIC/HEIF files")
+    m.add_argument("--style", action="append", metavar="NAME|FILE.toml",
+                   help="style preset or file; repeat for several (default: corporate, warm, charcoal, high-key)")
+    m.add_argument("--platform", action="append", metavar="NAME|FILE.toml",
+                   help="platform preset or file; repeat for several (default: linkedin)")
+    m.add_argument("--out", default="headshots", metavar="DIR", help="output folder (default: ./headshots)")
+    m.add_argument("--format", default="jpg", choices=[*FORMATS, "jpeg"], help="output format (default: jpg)")
+    m.add_argument("--size", type=int, metavar="PX", help="longest side of each headshot in pixels")
+    m.add_argument("--quality", type=int, default=92, metavar="Q", help="JPEG/WebP quality 1-100 (default: 92)")
+    m.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+
+    c = sub.add_parser("check", help="run the capture checks only and give advice")
+    c.add_argument("photos", nargs="+", metavar="PHOTO")
+
+    sub.add_parser("styles", help="list the built-in styles")
+    sub.add_parser("platforms", help="list the built-in platforms")
+    return p
+
+
+class _ProgressLine:
+    """A one-line progress display on a terminal; silent when stderr is not a terminal."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled and stream.isatty()
+        self.width = 0
+
+    def __call__(self, ev: Progress) -> None:
+        if not self.enabled:
+            return
+        if ev.step == "done":
+            self.clear()
+            return
+        bar_n = 24
+        filled = int(bar_n * ev.done / max(ev.total, 1))
+        line = f"[{'#' * filled}{'.' * (bar_n - filled)}] {ev.done}/{ev.total} {ev.photo} {ev.step}"
+        self.stream.write("\r" + line[:120].ljust(self.width))
+        self.width = min(len(line), 120)
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
+
+
+def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    n_variants = len(a.style or [None] * 4) * len(a.platform or [None])
+    progress = _ProgressLine(err, enabled=len(a.photos) * n_variants > 1 and not a.quiet)
+    results = make(
+        a.photos,
+        styles=a.style,
+        platforms=a.platform,
+        out_dir=a.out,
+        format=a.format,
+        size=a.size,
+        quality=a.quality,
+        on_progress=progress,
+    )
+    progress.clear()
+    failed = 0
+    for r in results:
+        name = Path(r.source).name
+        if r.ok:
+            if not a.quiet:
+                folder = r.report.parent if r.report else Path(a.out)
+                out.write(f"✓ {name}: {len(r.outputs)} headshot(s) in {folder}\n")
+                for f in r.findings:
+                    if f.severity != "info":
+                        out.write(f"    {_MARK[f.severity]} {f.message}\n")
+                for note in r.notes:
+                    out.write(f"    · {note}\n")
+        else:
+            failed += 1
+            err.write(f"✗ {name}: {r.error}\n")
+    if failed and not a.quiet:
+        err.write(f"{failed} of {len(results)} photo(s) failed\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_check(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    failed = 0
+    for src in a.photos:
+        name = Path(src).name
+        try:
+            subject = analyse(src)
+        except HeadshotError as e:
+            failed += 1
+            err.write(f"✗ {name}: {e}\n")
+            continue
+        worst = subject.findings[0].severity if subject.findings else None
+        verdict = {"poor": "retake advised", "warn": "usable, could be better", "info": "good"}.get(worst or "", "good")
+        out.write(f"{name}: {verdict} (face {subject.face.width:.0f} px wide)\n")
+        for f in subject.findings:
+            out.write(f"    {_MARK[f.severity]} {f.message}\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_list(kind: str, out: TextIO) -> int:
+    if kind == "styles":
+        for n in style_names():
+            out.write(f"{n:14s} {load_style(n).description}\n")
+    else:
+        for n in platform_names():
+            p = load_platform(n)
+            out.write(f"{n:14s} {p.width}x{p.height}  {p.description}\n")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit status (the console script passes it to ``sys.exit``)."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = _parser()
+    try:
+        a = parser.parse_args(argv)
+    except SystemExit as e:  # argparse exits on --help/--version/usage errors
+        return int(e.code or 0)
+    try:
+        if a.command == "make":
+            return _cmd_make(a, out, err)
+        if a.command == "check":
+            return _cmd_check(a, out, err)
+        return _cmd_list(a.command, out)
+    except (PresetError, OutputError, ValueError) as e:
+        err.write(f"headshot: {e}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("headshot: interrupted; headshots already written are complete\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,475 @@
+"""The orchestrator: ``analyse(photo) -> Subject`` once, ``render(subject, style, platform) -> Headshot`` many times.
+
+Everything expensive (decoding, face landmarks, matte, measurements) happens in :func:`analyse` and is
+kept in the frozen :class:`Subject`; :func:`render` only warps, tones and composites at output size,
+so twenty variants cost far less than twenty analyses. :func:`make` runs the whole job for a list of
+files and writes headshots and a ``report.json`` per photo, carrying on past photos that fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import backdrop as backdrop_mod
+from . import checks as checks_mod
+from . import face as face_mod
+from . import framing, matte as matte_mod, retouch
+from .errors import HeadshotError, OutputError
+from .imageio import FORMATS, Photo, load, save as save_image
+from .presets import DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Style, load_platform, load_style
+
+__all__ = [
+    "Subject",
+    "Headshot",
+    "PhotoResult",
+    "Progress",
+    "analyse",
+    "render",
+    "save",
+    "make",
+]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Everything known about the person in one photo; computed once, rendered many times.
+
+    Attributes
+    ----------
+    photo : Photo
+        The decoded photo (linear float32).
+    face : Face
+        Landmarks, pose and box of the (largest) face.
+    matte : Matte
+        The subject's alpha matte.
+    stats : FaceStats
+        Photometric measurements of the face.
+    findings : tuple of Finding
+        Capture checks, most severe first.
+    timings : dict of str to float
+        Seconds spent in each analysis stage.
+    """
+
+    photo: Photo
+    face: face_mod.Face
+    matte: matte_mod.Matte
+    stats: checks_mod.FaceStats
+    findings: tuple[checks_mod.Finding, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Headshot:
+    """One rendered variant.
+
+    Attributes
+    ----------
+    image : ndarray, shape (H, W, 3), float32, linear RGB in [0, 1]
+    alpha : ndarray, shape (H, W), float32 in [0, 1]
+        The subject's matte in the output frame (for transparent outputs and measurements).
+    style, platform : Style, Platform
+    crop : Crop
+        The framing that was applied.
+    exposure_gain : float
+        Linear gain applied to the subject.
+    notes : tuple of str
+        What a person should know about this output.
+    timings : dict of str to float
+        Seconds spent in each render stage.
+    """
+
+    image: np.ndarray
+    alpha: np.ndarray
+    style: Style
+    platform: Platform
+    crop: framing.Crop
+    exposure_gain: float
+    notes: tuple[str, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def dpi(self) -> tuple[int, int] | None:
+        d = self.platform.dpi
+        return (d, d) if d else None
+
+
+def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "largest") -> Subject:
+    """Analyse a photo once: face, matte, measurements and capture checks.
+
+    Parameters
+    ----------
+    photo : Photo, path or bytes
+        A decoded :class:`Photo`, or anything :func:`headshot.load` accepts.
+    several : {"largest", "error"}
+        Several faces: use the largest (and report it) or raise :class:`SeveralFacesError`.
+
+    Returns
+    -------
+    Subject
+
+    Raises
+    ------
+    InputError
+        The file cannot be used (see :func:`headshot.load`).
+    NoFaceError, SeveralFacesError
+    """
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    if not isinstance(photo, Photo):
+        photo = load(photo)
+        timings["decode"] = time.perf_counter() - t
+        t = time.perf_counter()
+
+    face = face_mod.detect(photo.pixels, several=several)
+    timings["face"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    work, ws = face_mod.resize_max(photo.pixels, matte_mod.WORK_SIDE)
+    file_alpha = None
+    if photo.alpha is not None:
+        file_alpha = photo.alpha if ws == 1.0 else cv2.resize(
+            photo.alpha, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_AREA
+        )
+    matte = matte_mod.compute(work, face, photo_scale=ws, file_alpha=file_alpha)
+    timings["matte"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    # The landmarks that frame the headshot are taken with the face on a plain backdrop, as it
+    # will be shown (see face.relocate).
+    face = face_mod.relocate(photo.pixels, face, matte.alpha, matte.scale)
+    timings["face"] += time.perf_counter() - t
+    t = time.perf_counter()
+
+    stats = checks_mod.face_stats(photo.pixels, face)
+    findings = tuple(checks_mod.run(face, stats, photo_size=(photo.width, photo.height), touching=matte.edges))
+    timings["checks"] = time.perf_counter() - t
+    return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings)
+
+
+def _as_style(style: Style | str | os.PathLike[str]) -> Style:
+    return style if isinstance(style, Style) else load_style(style)
+
+
+def _as_platform(platform: Platform | str | os.PathLike[str]) -> Platform:
+    return platform if isinstance(platform, Platform) else load_platform(platform)
+
+
+def render(
+    subject: Subject,
+    style: Style | str | os.PathLike[str] = "corporate",
+    platform: Platform | str | os.PathLike[str] = "linkedin",
+    *,
+    size: int | None = None,
+) -> Headshot:
+    """Render one headshot variant from an analysed subject.
+
+    Parameters
+    ----------
+    subject : Subject
+        From :func:`analyse`.
+    style : Style, name or path to a .toml file
+    platform : Platform, name or path to a .toml file
+    size : int, optional
+        Longest output side in pixels (default: the platform's, see :mod:`headshot.framing`).
+
+    Returns
+    -------
+    Headshot
+
+    Raises
+    ------
+    PresetError
+        Unknown or invalid style or platform.
+    """
+    st = _as_style(style)
+    pf = _as_platform(platform)
+    if size is not None and not (16 <= int(size) <= 12000):
+        raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    photo = subject.photo
+    crop = framing.plan(
+        subject.face, (photo.width, photo.height), pf, size=size,
+        touching=subject.matte.edges, head_top=subject.matte.head_top,
+    )
+    fg = framing.warp_image(photo.pixels, crop)
+    alpha = framing.warp_alpha(subject.matte.alpha, subject.matte.scale, crop)
+    if subject.matte.decontaminate is not None:
+        fg += framing.warp_alpha(subject.matte.decontaminate, subject.matte.scale, crop, top=False)
+        np.clip(fg, 0.0, 1.0, out=fg)
+    timings["frame"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    gain = retouch.exposure_gain(subject.stats.luminance, st.tone)
+    fg = retouch.apply_gain(fg, gain)
+    timings["tone"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    bd = st.backdrop
+    notes = list(crop.notes)
+    if pf.plain_backdrop is not None:
+        bd = Backdrop(kind="solid", colour=pf.plain_backdrop, grain=0.0)
+        notes.append(f"{pf.name} requires a plain light backdrop: the style's backdrop was replaced")
+    bg = backdrop_mod.render(bd, crop.width, crop.height)
+    a = alpha[:, :, None]
+    image = fg * a + bg * (1.0 - a)
+    timings["composite"] = time.perf_counter() - t
+    return Headshot(
+        image=image.astype(np.float32, copy=False),
+        alpha=alpha,
+        style=st,
+        platform=pf,
+        crop=crop,
+        exposure_gain=gain,
+        notes=tuple(notes),
+        timings=timings,
+    )
+
+
+def save(headshot: Headshot, path: str | os.PathLike[str], *, format: str | None = None, quality: int = 92) -> Path:
+    """Write a headshot (sRGB, embedded profile, no metadata from the input; platform dpi if any)."""
+    return save_image(headshot.image, path, format=format, quality=quality, dpi=headshot.dpi)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event from :func:`make`: ``done`` of ``total`` steps, and what is being done."""
+
+    done: int
+    total: int
+    photo: str
+    step: str
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """The outcome for one input photo of :func:`make`.
+
+    Attributes
+    ----------
+    source : str
+        The path given.
+    ok : bool
+        All its headshots were written.
+    error : str or None
+        One-line reason when not ok.
+    outputs : tuple of Path
+    report : Path or None
+        Its ``report.json``.
+    findings : tuple of Finding
+    notes : tuple of str
+        Notes of all outputs, deduplicated.
+    """
+
+    source: str
+    ok: bool
+    error: str | None
+    outputs: tuple[Path, ...] = ()
+    report: Path | None = None
+    findings: tuple[checks_mod.Finding, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _what_was_done(subject: Subject, hs: Headshot) -> list[str]:
+    done = [f"subject separated from its background ({subject.matte.method})"]
+    if pf_plain := hs.platform.plain_backdrop:
+        done.append("placed on a plain backdrop #%02x%02x%02x" % tuple(round(c * 255) for c in pf_plain))
+    else:
+        done.append(f"placed on the '{hs.style.name}' studio backdrop ({hs.style.backdrop.kind})")
+    if abs(hs.crop.rotation) >= 0.05:
+        done.append(f"rotated {hs.crop.rotation:+.1f}° to level the eyes")
+    done.append(f"framed for {hs.platform.name} ({hs.crop.width}x{hs.crop.height}, scale {hs.crop.scale:.2f})")
+    if abs(hs.exposure_gain - 1.0) > 1e-3:
+        done.append(f"exposure {np.log2(hs.exposure_gain):+.2f} EV")
+    return done
+
+
+def _report(subject: Subject, entries: list[dict[str, object]]) -> dict[str, object]:
+    src = subject.photo.source
+    f = subject.face
+    return {
+        "software": f"Headshot Studio {_version()}",
+        "input": {
+            "name": src.name,
+            "format": src.format,
+            "size": [src.width, src.height],
+            "file_bytes": src.file_bytes,
+            "bit_depth": src.bit_depth,
+            "mode": src.mode,
+            "orientation_applied": src.orientation,
+            "colour": src.colour,
+            "notes": list(src.notes),
+        },
+        "face": {
+            "box": f.box.as_list(),
+            "width_px": round(f.width, 1),
+            "pose_deg": {"yaw": round(f.pose.yaw, 1), "pitch": round(f.pose.pitch, 1), "roll": round(f.pose.roll, 1)},
+            "faces_found": f.faces_found,
+        },
+        "findings": [x.as_dict() for x in subject.findings],
+        "matte": {"method": subject.matte.method, "subject_touches_photo_edges": list(subject.matte.edges)},
+        "outputs": entries,
+        "timings_ms": {k: round(v * 1000, 1) for k, v in subject.timings.items()},
+    }
+
+
+def _unique_dir(out_dir: Path, stem: str, taken: set[str]) -> Path:
+    name, i = stem, 2
+    while name in taken:
+        name, i = f"{stem}-{i}", i + 1
+    taken.add(name)
+    return out_dir / name
+
+
+def make(
+    photos: Sequence[str | os.PathLike[str]],
+    *,
+    styles: Sequence[Style | str | os.PathLike[str]] | None = None,
+    platforms: Sequence[Platform | str | os.PathLike[str]] | None = None,
+    out_dir: str | os.PathLike[str] = "headshots",
+    format: str = "jpg",
+    size: int | None = None,
+    quality: int = 92,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[PhotoResult]:
+    """Make headshots of several photos: one analysis per photo, one output per style x platform.
+
+    Outputs go to ``out_dir/<photo stem>/<stem>_<style>_<platform>.<format>``, with a ``report.json``
+    beside them. A photo that fails (unreadable, no face) is reported in its :class:`PhotoResult` and
+    the others still complete.
+
+    Parameters
+    ----------
+    photos : sequence of paths
+    styles : sequence of Style, names or .toml paths, optional
+        Default: :data:`headshot.presets.DEFAULT_STYLES`.
+    platforms : sequence of Platform, names or .toml paths, optional
+        Default: ``("linkedin",)``.
+    out_dir : path
+        Created if missing.
+    format : {"jpg", "png", "webp"}
+    size : int, optional
+        Longest output side in pixels.
+    quality : int in [1, 100]
+        JPEG/WebP quality.
+    on_progress : callable, optional
+        Called with a :class:`Progress` before each step.
+
+    Returns
+    -------
+    list of PhotoResult, in the order of `photos`
+
+    Raises
+    ------
+    PresetError
+        A style or platform is unknown or invalid (checked before any photo is processed).
+    OutputError
+        `out_dir` cannot be created.
+    ValueError
+        `format`, `size` or `quality` out of range.
+    """
+    fmt = "jpg" if format == "jpeg" else format
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be between 1 and 100, got {quality}")
+    if size is not None and not 16 <= size <= 12000:
+        raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
+    sts = [_as_style(s) for s in (styles or DEFAULT_STYLES)]
+    pfs = [_as_platform(p) for p in (platforms or DEFAULT_PLATFORMS)]
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create the output folder {out}: {e.strerror or e}; choose another --out") from None
+
+    variants = [(s, p) for s in sts for p in pfs]
+    total = len(photos) * (len(variants) + 1)
+    done = 0
+    taken: set[str] = set()
+    results: list[PhotoResult] = []
+
+    def tick(photo: str, step: str) -> None:
+        if on_progress is not None:
+            on_progress(Progress(done=done, total=total, photo=photo, step=step))
+
+    for src in photos:
+        name = Path(src).name
+        tick(name, "analysing")
+        try:
+            subject = analyse(src)
+        except HeadshotError as e:
+            results.append(PhotoResult(source=str(src), ok=False, error=str(e)))
+            done += len(variants) + 1
+            continue
+        done += 1
+        folder = _unique_dir(out, Path(src).stem, taken)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(f"cannot create {folder}: {e.strerror or e}; choose another --out") from None
+        entries: list[dict[str, object]] = []
+        outputs: list[Path] = []
+        notes: list[str] = []
+        error: str | None = None
+        for st, pf in variants:
+            tick(name, f"{st.name} · {pf.name}")
+            try:
+                hs = render(subject, st, pf, size=size)
+                t = time.perf_counter()
+                path = save(hs, folder / f"{folder.name}_{st.name}_{pf.name}.{fmt}", format=fmt, quality=quality)
+                enc = time.perf_counter() - t
+            except HeadshotError as e:
+                error = error or str(e)
+                done += 1
+                continue
+            outputs.append(path)
+            notes.extend(n for n in hs.notes if n not in notes)
+            timings = {k: round(v * 1000, 1) for k, v in hs.timings.items()}
+            timings["encode"] = round(enc * 1000, 1)
+            entries.append({
+                "file": path.name,
+                "style": st.name,
+                "platform": pf.name,
+                "size": [hs.crop.width, hs.crop.height],
+                "crop": hs.crop.as_dict(),
+                "face_upscale": round(hs.crop.scale, 3),
+                "exposure_gain": round(hs.exposure_gain, 4),
+                "done": _what_was_done(subject, hs),
+                "notes": list(hs.notes),
+                "timings_ms": timings,
+            })
+            done += 1
+        report_path = folder / "report.json"
+        try:
+            tmp = report_path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(_report(subject, entries), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            os.replace(tmp, report_path)
+        except OSError as e:
+            raise OutputError(f"cannot write {report_path}: {e.strerror or e}") from None
+        results.append(PhotoResult(
+            source=str(src),
+            ok=error is None,
+            error=error,
+            outputs=tuple(outputs),
+            report=report_path,
+            findings=subject.findings,
+            notes=tuple(notes),
+        ))
+    tick("", "done")
+    return results
+

@@ -1,0 +1,308 @@
+"""Styles and platforms are data: TOML files loaded into frozen dataclasses.
+
+The built-in presets live in ``headshot/styles/*.toml`` and ``headshot/platforms/*.toml``. A user can
+copy one, change it and pass the file's path wherever a preset name is accepted. Unknown keys are
+refused (a typo must not be silently ignored) and every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import PresetError
+
+__all__ = [
+    "Backdrop",
+    "Tone",
+    "Style",
+    "Platform",
+    "load_style",
+    "load_platform",
+    "style_names",
+    "platform_names",
+    "DEFAULT_STYLES",
+    "DEFAULT_PLATFORMS",
+    "parse_colour",
+]
+
+DEFAULT_STYLES = ("corporate", "warm", "charcoal", "high-key")
+DEFAULT_PLATFORMS = ("linkedin",)
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_NAMED = {
+    "white": "#f4f4f2",
+    "light-grey": "#c8cacc",
+    "grey": "#8e9194",
+    "mid-grey": "#8e9194",
+    "dark-grey": "#4a4c4f",
+    "charcoal": "#2e3033",
+    "black": "#141516",
+    "beige": "#d8cbb6",
+}
+
+
+def parse_colour(value: Any, *, where: str) -> tuple[float, float, float]:
+    """An sRGB colour from ``"#rrggbb"`` or a named studio colour, as three floats in [0, 1]."""
+    if isinstance(value, str):
+        v = _NAMED.get(value.strip().lower(), value.strip())
+        m = _HEX.match(v)
+        if m:
+            h = m.group(1)
+            return (int(h[0:2], 16) / 255.0, int(h[2:4], 16) / 255.0, int(h[4:6], 16) / 255.0)
+    raise PresetError(
+        f"{where}: {value!r} is not a colour; use '#rrggbb' or one of {', '.join(sorted(_NAMED))}"
+    )
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """A studio backdrop.
+
+    Attributes
+    ----------
+    kind : {"solid", "gradient"}
+        ``solid``: one flat colour. ``gradient``: seamless paper lit by a background light, brightest
+        at ``center`` and falling off toward the edges.
+    colour : (r, g, b) sRGB in [0, 1]
+        The colour where the background light is brightest (all over for ``solid``).
+    edge_colour : (r, g, b) sRGB in [0, 1] or None
+        The colour at the frame's corners for ``gradient``; ``None`` = ``colour`` darkened by ``falloff``.
+    falloff : float in [0, 1]
+        How much darker the corners are than the centre, in stops/2 (0 = flat).
+    center : (x, y) in [0, 1]
+        Where the background light is centred, as fractions of the frame.
+    spread : float > 0
+        Radius of the lit area relative to the frame's diagonal.
+    grain : float in [0, 0.05]
+        Amplitude of a fixed, seeded paper grain that also dithers away banding.
+    """
+
+    kind: str = "gradient"
+    colour: tuple[float, float, float] = (0.78, 0.79, 0.80)
+    edge_colour: tuple[float, float, float] | None = None
+    falloff: float = 0.35
+    center: tuple[float, float] = (0.5, 0.35)
+    spread: float = 0.55
+    grain: float = 0.006
+
+
+@dataclass(frozen=True)
+class Tone:
+    """Exposure of the subject.
+
+    Attributes
+    ----------
+    exposure_ev : float in [-2, 2]
+        A deliberate exposure bias of the style (high-key styles sit a little brighter).
+    auto_exposure : bool
+        Correct a clearly under- or over-exposed face back into a normal range. A face already in
+        range is left alone: a complexion is never pushed toward a norm.
+    """
+
+    exposure_ev: float = 0.0
+    auto_exposure: bool = True
+
+
+@dataclass(frozen=True)
+class Style:
+    """A look: backdrop and tone (light rig and retouch come with later stages)."""
+
+    name: str
+    description: str
+    backdrop: Backdrop
+    tone: Tone
+    source: str
+
+
+@dataclass(frozen=True)
+class Platform:
+    """Where a headshot will be used: its frame, size and framing rules.
+
+    Attributes
+    ----------
+    width, height : int
+        Output size in pixels.
+    eye_line : float in (0, 1)
+        Height of the eye line, as a fraction of the frame's height from the top.
+    head_height : float in (0, 1)
+        Chin-to-crown (hair excluded) as a fraction of the frame's height.
+    dpi : int or None
+        Print resolution written into the file (passport prints).
+    circle : bool
+        The platform shows the picture in a circle (LinkedIn): the face must stay inside it.
+    min_side : int
+        When the photo has too few pixels for the default size, the output is made smaller, down to
+        this, rather than upscaling the face more than 2x (never when the user asks for a size).
+    fixed_size : bool
+        The size is a standard (a passport) and is never changed automatically.
+    plain_backdrop : (r, g, b) or None
+        Forces a plain backdrop of this sRGB colour whatever the style says (ID photos).
+    max_zoom : float >= 1
+        How much the head may be enlarged beyond ``head_height`` to keep a photo's cut-off bottom
+        edge out of the frame.
+    min_head_height : float
+        How far ``head_height`` may be reduced so that voluminous hair stays inside the frame
+        (ID photos; equal to ``head_height`` elsewhere).
+    hair_margin : float
+        Room to keep above the hair, as a fraction of the frame's height.
+    """
+
+    name: str
+    description: str
+    width: int
+    height: int
+    eye_line: float
+    head_height: float
+    dpi: int | None
+    circle: bool
+    min_side: int
+    fixed_size: bool
+    plain_backdrop: tuple[float, float, float] | None
+    max_zoom: float
+    min_head_height: float
+    hair_margin: float
+    source: str
+
+
+def _read(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any], str, str]:
+    """Read a preset by built-in name or by file path: (data, name, source)."""
+    text = str(name_or_path)
+    path = Path(text)
+    if text.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise PresetError(f"{kind} file {text} does not exist")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise PresetError(f"{kind} file {text} cannot be read: {e}") from None
+        return data, str(data.get("name", path.stem)), str(path)
+    folder = resources.files("headshot") / f"{kind}s"
+    res = folder / f"{text}.toml"
+    if not res.is_file():
+        names = _names(kind)
+        raise PresetError(f"unknown {kind} {text!r}; choose one of {', '.join(names)} or give a .toml file")
+    return tomllib.loads(res.read_text(encoding="utf-8")), text, f"builtin:{text}"
+
+
+def _names(kind: str) -> list[str]:
+    folder = resources.files("headshot") / f"{kind}s"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def style_names() -> list[str]:
+    """Names of the built-in styles."""
+    return _names("style")
+
+
+def platform_names() -> list[str]:
+    """Names of the built-in platforms."""
+    return _names("platform")
+
+
+class _Fields:
+    """Typed access to a TOML table that refuses unknown keys and names the file and key in errors."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise PresetError(f"{where} must be a table")
+        self.data = data
+        self.where = where
+        self.used: set[str] = set()
+
+    def get(self, key: str, kind: type, default: Any, *, lo: float | None = None, hi: float | None = None) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            return default
+        v = self.data[key]
+        if kind is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, kind) or (kind is not bool and isinstance(v, bool)):
+            raise PresetError(f"{self.where}.{key} must be {kind.__name__}, got {v!r}")
+        if lo is not None and v < lo or hi is not None and v > hi:
+            raise PresetError(f"{self.where}.{key} = {v!r} is outside [{lo}, {hi}]")
+        return v
+
+    def done(self) -> None:
+        extra = sorted(set(self.data) - self.used)
+        if extra:
+            raise PresetError(f"{self.where}: unknown key(s) {', '.join(extra)}")
+
+
+def load_style(name_or_path: str | Path) -> Style:
+    """Load a style by built-in name (``corporate``) or from a TOML file.
+
+    Raises
+    ------
+    PresetError
+        Unknown name, unreadable file, unknown key or a value out of range.
+    """
+    data, name, source = _read("style", name_or_path)
+    top = _Fields(data, source)
+    top.get("name", str, name)
+    description = top.get("description", str, "")
+    b = _Fields(top.get("backdrop", dict, {}), f"{source}: [backdrop]")
+    kind = b.get("kind", str, "gradient")
+    if kind not in ("solid", "gradient"):
+        raise PresetError(f"{source}: [backdrop].kind must be 'solid' or 'gradient', got {kind!r}")
+    colour = parse_colour(b.get("colour", str, "light-grey"), where=f"{source}: [backdrop].colour")
+    edge = b.get("edge_colour", str, None)
+    center = b.get("center", list, [0.5, 0.35])
+    if len(center) != 2 or not all(isinstance(c, (int, float)) and 0 <= c <= 1 for c in center):
+        raise PresetError(f"{source}: [backdrop].center must be two numbers in [0, 1], got {center!r}")
+    backdrop = Backdrop(
+        kind=kind,
+        colour=colour,
+        edge_colour=parse_colour(edge, where=f"{source}: [backdrop].edge_colour") if edge is not None else None,
+        falloff=b.get("falloff", float, 0.35, lo=0.0, hi=1.0),
+        center=(float(center[0]), float(center[1])),
+        spread=b.get("spread", float, 0.55, lo=0.05, hi=3.0),
+        grain=b.get("grain", float, 0.006, lo=0.0, hi=0.05),
+    )
+    b.done()
+    t = _Fields(top.get("tone", dict, {}), f"{source}: [tone]")
+    tone = Tone(
+        exposure_ev=t.get("exposure_ev", float, 0.0, lo=-2.0, hi=2.0),
+        auto_exposure=t.get("auto_exposure", bool, True),
+    )
+    t.done()
+    top.done()
+    return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source)
+
+
+def load_platform(name_or_path: str | Path) -> Platform:
+    """Load a platform by built-in name (``linkedin``) or from a TOML file.
+
+    Raises
+    ------
+    PresetError
+        Unknown name, unreadable file, unknown key or a value out of range.
+    """
+    data, name, source = _read("platform", name_or_path)
+    f = _Fields(data, source)
+    f.get("name", str, name)
+    plain = f.get("plain_backdrop", str, None)
+    head_height = f.get("head_height", float, 0.45, lo=0.1, hi=0.95)
+    p = Platform(
+        name=name,
+        description=f.get("description", str, ""),
+        width=f.get("width", int, 1200, lo=64, hi=12000),
+        height=f.get("height", int, 1200, lo=64, hi=12000),
+        eye_line=f.get("eye_line", float, 0.38, lo=0.15, hi=0.7),
+        head_height=head_height,
+        dpi=f.get("dpi", int, None, lo=72, hi=2400),
+        circle=f.get("circle", bool, False),
+        min_side=f.get("min_side", int, 400, lo=64, hi=12000),
+        fixed_size=f.get("fixed_size", bool, False),
+        plain_backdrop=parse_colour(plain, where=f"{source}: plain_backdrop") if plain is not None else None,
+        max_zoom=f.get("max_zoom", float, 1.3, lo=1.0, hi=2.0),
+        min_head_height=f.get("min_head_height", float, head_height, lo=0.1, hi=head_height),
+        hair_margin=f.get("hair_margin", float, 0.02, lo=0.0, hi=0.3),
+        source=source,
+    )
+    f.done()
+    return p
