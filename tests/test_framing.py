@@ -130,10 +130,22 @@ def test_warp_downscale_does_not_alias() -> None:
     assert float(out[5:-5, 5:-5].std()) < 0.05
 
 
-def test_warp_alpha_never_grows_above_the_photo() -> None:
+def test_warp_alpha_never_grows_above_the_photo_and_fades_below() -> None:
     alpha = np.ones((100, 100), dtype=np.float32)  # subject touches every edge
-    crop = framing.Crop(matrix=np.array([[1.0, 0, 20], [0, 1.0, 30]]), width=140, height=150, scale=1.0,
+    crop = framing.Crop(matrix=np.array([[1.0, 0, 40], [0, 1.0, 30]]), width=180, height=200, scale=1.0,
                         rotation=0.0, zoom=1.0, extended=(), notes=())
     a = framing.warp_alpha(alpha, 1.0, crop)
     assert a[:29].max() == 0.0  # above the photo's top edge
-    assert a[140, 60] == 1.0 and a[60, 5] == 1.0  # continued below and beside
+    assert a[80, 90] == 1.0  # inside
+    # Below the photo (rows >= 130) the subject fades out smoothly over FADE_LENGTH of the height.
+    col = a[129:, 90]
+    assert np.all(np.diff(col) <= 1e-6) and col[0] > 0.99
+    n = int(framing.FADE_LENGTH * 200)  # 24 px; the photo's last row is output row 129
+    assert a[129 + n + 2, 90] == 0.0 and 0.3 < a[129 + n // 2, 90] < 0.7
+    # Beside it (columns < 40) likewise.
+    assert a[80, 40 - n - 2] == 0.0 and a[80, 38] > 0.9
+    # The picture past the bottom edge: no streaks (edge pixels blurred), inside untouched.
+    img = np.random.default_rng(0).random((100, 100, 3), dtype=np.float32)
+    w = framing.warp_image(img, crop)
+    np.testing.assert_allclose(w[40:120, 50:130], img[10:90, 10:90], atol=1e-5)
+    assert w[129 + n, 50:130].std() < img[99].std() / 3  # streaks smoothed away

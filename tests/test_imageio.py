@@ -153,7 +153,7 @@ def test_corpus_case(name):
     assert src.name == name
     assert src.file_bytes == path.stat().st_size
     by_suffix = {".jpg": "jpeg", ".png": "png", ".webp": "webp", ".heic": "heif"}
-    assert src.format == FORMAT_OF.get(name) or src.format == by_suffix[path.suffix]
+    assert src.format == (FORMAT_OF[name] if name in FORMAT_OF else by_suffix[path.suffix])
     assert (photo.alpha is not None) == (name in WITH_ALPHA), name
     if name in UPRIGHT:
         w, h = badinput.ORIENT_SIZE
@@ -205,6 +205,16 @@ def test_sixteen_bit_rgba_and_grey():
     assert (grey.pixels[..., 0] == grey.pixels[..., 2]).all()
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_array_orientation_matches_pillow(orientation):
+    """The 16-bit path turns arrays with numpy; it must agree with Pillow's transposes."""
+    a = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
+    im = Image.fromarray(a)
+    if orientation != 1:
+        im = im.transpose(imageio._TRANSPOSE[orientation])
+    np.testing.assert_array_equal(imageio._orient_array(a, orientation), np.asarray(im))
+
+
 def test_greyscale_is_replicated():
     photo = load(CASES["grey.jpg"][0])
     assert photo.source.mode == "L"
@@ -229,7 +239,10 @@ def test_animated_files_use_the_first_frame():
 
 
 def test_cmyk_adobe_jpeg_is_not_inverted():
-    photo = load(CASES["cmyk_adobe.jpg"][0])
+    data = CASES["cmyk_adobe.jpg"][0].read_bytes()
+    at = data.find(b"Adobe")  # the APP14 marker of Photoshop-style (inverted) CMYK
+    assert 0 < at < 1000 and data[at - 4 : at - 2] == b"\xff\xee"
+    photo = load(data)
     assert photo.source.mode == "CMYK"
     assert "without a profile" in photo.source.colour
     assert any("CMYK" in n for n in photo.source.notes)

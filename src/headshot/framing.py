@@ -8,8 +8,8 @@ translation) from photo pixels to output pixels, plus what had to be compromised
   ``head_height`` of the frame; the face is centred horizontally;
 - roll is straightened (the eyes level);
 - where the photo's bottom edge cuts the subject (a selfie's shoulders), the head is enlarged up to
-  ``max_zoom`` to keep that edge out of the frame; beyond that the frame is extended by repeating the
-  edge and the report says so. Room missing above or beside the subject is filled by the backdrop;
+  ``max_zoom`` to keep that edge out of the frame; beyond that the subject fades softly into the
+  backdrop below the edge, and the report says so. Room missing above or beside the subject is filled by the backdrop;
 - without an explicit size, the output is made smaller (down to ``min_side``) rather than upscaling
   the face more than 2x; when that is not enough or the size was asked for, the report says so.
 """
@@ -207,7 +207,7 @@ def plan(
             notes.append(f"head enlarged {zoom:.2f}x so the photo's bottom edge stays out of the frame")
         if _bottom_overflow(m, w, h, ph) > 0.5:
             extended.append("bottom")
-            notes.append("shoulders are cut off by the photo's bottom edge; the frame was extended below them")
+            notes.append("shoulders are cut off by the photo's bottom edge; they fade into the backdrop")
 
     inv = cv2.invertAffineTransform(m)
     quad = np.array([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]) @ inv[:, :2].T + inv[:, 2]
@@ -216,7 +216,7 @@ def plan(
     if "right" in touching and quad[:, 0].max() > pw + 0.5:
         extended.append("right")
     if any(e in extended for e in ("left", "right")):
-        notes.append("the subject is cut by the photo's side edge; the frame was extended beside it")
+        notes.append("the subject is cut by the photo's side edge; it fades into the backdrop there")
     if "top" in touching and quad[:, 1].min() < -0.5:
         extended.append("top")
         notes.append("the top of the head is cut off in the photo; leave room above your head next time")
@@ -282,21 +282,32 @@ def warp_image(pixels: np.ndarray, crop: Crop) -> np.ndarray:
     Returns
     -------
     ndarray, shape (crop.height, crop.width, 3), float32 in [0, 1]
-        Outside the photo the edge pixels are repeated (the matte decides what shows there).
+        Past the photo's edges: its edge, blurred (the matte fades the subject out there).
     """
     part, m = _prepare(pixels, crop.matrix, crop.width, crop.height)
     out = cv2.warpAffine(
         part, m, (crop.width, crop.height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
     np.clip(out, 0.0, 1.0, out=out)
+    # Past the photo's edges the repeated edge pixels would show as streaks while the subject fades
+    # out (see warp_alpha): blend them progressively into a strongly blurred copy, so what fades is a
+    # soft continuation of the clothing's colour. (Mirroring instead would repeat a chin or a hand.)
+    _, past = _past_edges(crop.matrix, pixels.shape, crop)
+    if float(past.max()) > 0:
+        k = 16
+        small = cv2.resize(out, (max(1, crop.width // k), max(1, crop.height // k)), interpolation=cv2.INTER_AREA)
+        soft = cv2.resize(cv2.GaussianBlur(small, (0, 0), 1.5), (crop.width, crop.height),
+                          interpolation=cv2.INTER_LINEAR)
+        t = np.clip(past / (0.25 * FADE_LENGTH * crop.height), 0.0, 1.0)[:, :, None]
+        out += (soft - out) * t
     return out
 
 
 def warp_alpha(alpha: np.ndarray, alpha_scale: float, crop: Crop, *, top: bool = True) -> np.ndarray:
     """Warp a matte-resolution map (``alpha_scale`` map pixels per photo pixel) into the output frame.
 
-    The subject is continued past the photo's bottom and side edges (edge pixels repeated) but,
-    with ``top=True``, never above its top edge: nothing grows out of the top of a head.
+    With ``top=True`` (the matte) the subject fades out past the photo's bottom and side edges and
+    is absent above its top edge: nothing grows out of the top of a head.
 
     Parameters
     ----------
@@ -320,12 +331,41 @@ def warp_alpha(alpha: np.ndarray, alpha_scale: float, crop: Crop, *, top: bool =
     )
     if not top:
         return out.astype(np.float32, copy=False)
-    # Zero above the photo's top edge (a soft one-pixel transition).
+    out *= _edge_fade(m, alpha.shape, crop)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out.astype(np.float32, copy=False)
+
+
+FADE_LENGTH = 0.12  # fraction of the output height over which a cut-off subject fades out
+
+
+def _past_edges(m: np.ndarray, shape: tuple[int, ...], crop: Crop) -> tuple[np.ndarray, np.ndarray]:
+    """For each output pixel: its source row, and how far (output pixels) it lies past the source's
+    bottom or side edges (<= 0 inside). ``m`` maps source pixels of an array of ``shape`` to output."""
+    h, w = shape[:2]
     inv = cv2.invertAffineTransform(m)
     ys = np.arange(crop.height, dtype=np.float32)[:, None]
     xs = np.arange(crop.width, dtype=np.float32)[None, :]
+    src_x = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
     src_y = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
-    top = np.clip(src_y + 0.5, 0.0, 1.0)  # src_y is in matte pixels: >= 0 inside the photo
-    out *= top
-    np.clip(out, 0.0, 1.0, out=out)
-    return out.astype(np.float32, copy=False)
+    k = float(math.sqrt(abs(np.linalg.det(m[:, :2]))))  # source pixel -> output pixels
+    # Euclidean distance outside the rectangle (the top is handled apart), so corners fade round.
+    dx = np.maximum(np.maximum(-0.5 - src_x, src_x - (w - 0.5)), 0.0)
+    dy = np.maximum(src_y - (h - 0.5), 0.0)
+    past = np.hypot(dx, dy) * k
+    return src_y, past
+
+
+def _edge_fade(m: np.ndarray, shape: tuple[int, ...], crop: Crop) -> np.ndarray:
+    """Opacity of the subject where the frame reaches past the photo.
+
+    Above the photo's top edge: nothing (a one-pixel transition). Past its bottom and side edges:
+    the subject fades smoothly into the backdrop over ``FADE_LENGTH`` of the frame's height, the way
+    a studio vignette ends a bust, rather than ending in a hard line.
+    """
+    src_y, past = _past_edges(m, shape, crop)
+    fade = np.clip(src_y + 0.5, 0.0, 1.0)  # >= 0 inside the photo
+    if float(past.max()) > 0:
+        t = np.clip(past / (FADE_LENGTH * crop.height), 0.0, 1.0)
+        fade *= 1.0 - t * t * (3.0 - 2.0 * t)  # smoothstep
+    return fade
