@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -149,3 +150,17 @@ def test_warp_alpha_never_grows_above_the_photo_and_fades_below() -> None:
     w = framing.warp_image(img, crop)
     np.testing.assert_allclose(w[40:120, 50:130], img[10:90, 10:90], atol=1e-5)
     assert w[129 + n, 50:130].std() < img[99].std() / 3  # streaks smoothed away
+
+
+def test_pyramid_gives_the_same_picture() -> None:
+    rng = np.random.default_rng(3)
+    base = cv2.GaussianBlur(rng.random((1600, 2000, 3), dtype=np.float32), (0, 0), 3)
+    levels = framing.pyramid(base, min_side=300)
+    assert [lv.shape[:2] for lv in levels] == [(800, 1000), (400, 500)]
+    for scale in (0.2, 0.3, 0.6, 1.0):
+        m = np.array([[scale, 0.02, -30.0], [-0.02, scale, -20.0]])
+        crop = framing.Crop(matrix=m, width=200, height=240, scale=scale, rotation=0.0, zoom=1.0,
+                            extended=(), notes=())
+        a = framing.warp_image(base, crop)
+        b = framing.warp_image(base, crop, levels=levels)
+        assert float(np.abs(a - b).mean()) < 0.004, scale

@@ -62,6 +62,8 @@ class Subject:
         Capture checks, most severe first.
     timings : dict of str to float
         Seconds spent in each analysis stage.
+    levels : tuple of ndarray
+        Half, quarter... copies of the photo that renders resample from (see framing.pyramid).
     """
 
     photo: Photo
@@ -70,6 +72,7 @@ class Subject:
     stats: checks_mod.FaceStats
     findings: tuple[checks_mod.Finding, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    levels: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,12 @@ def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "la
     stats = checks_mod.face_stats(photo.pixels, face)
     findings = tuple(checks_mod.run(face, stats, photo_size=(photo.width, photo.height), touching=matte.edges))
     timings["checks"] = time.perf_counter() - t
-    return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings)
+    t = time.perf_counter()
+
+    levels = framing.pyramid(photo.pixels)
+    timings["pyramid"] = time.perf_counter() - t
+    return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings,
+                   levels=levels)
 
 
 def _as_style(style: Style | str | os.PathLike[str]) -> Style:
@@ -206,7 +214,7 @@ def render(
         subject.face, (photo.width, photo.height), pf, size=size,
         touching=subject.matte.edges, head_top=subject.matte.head_top,
     )
-    fg = framing.warp_image(photo.pixels, crop)
+    fg = framing.warp_image(photo.pixels, crop, levels=subject.levels)
     alpha = framing.warp_alpha(subject.matte.alpha, subject.matte.scale, crop)
     if subject.matte.decontaminate is not None:
         fg += framing.warp_alpha(subject.matte.decontaminate, subject.matte.scale, crop, top=False)
@@ -225,8 +233,8 @@ def render(
         bd = Backdrop(kind="solid", colour=pf.plain_backdrop, grain=0.0)
         notes.append(f"{pf.name} requires a plain light backdrop: the style's backdrop was replaced")
     bg = backdrop_mod.render(bd, crop.width, crop.height)
-    a = alpha[:, :, None]
-    image = fg * a + bg * (1.0 - a)
+    # fg * a + bg * (1 - a) in one pass (OpenCV normalises the two weights, which sum to 1 here).
+    image = cv2.blendLinear(fg, bg, alpha, 1.0 - alpha)
     timings["composite"] = time.perf_counter() - t
     return Headshot(
         image=image.astype(np.float32, copy=False),

@@ -1,0 +1,217 @@
+"""Identity benchmark: is the person in the headshot still the person in the photo?
+
+For the astronaut and every single-person dev photo, the dlib identity distance
+(:mod:`headshot.eval.identity`) from the input to each output: the 4 default styles on ``linkedin``
+and on ``passport``. In the same run, the reference distances of harmless changes: the input
+re-saved as JPEG quality 85; the input downscaled 2x and upscaled back; and "reframe only", the
+LinkedIn output's own crop (rotation, scale, shift) applied to the input with its original
+background and no tone change, which isolates what resampling and reframing alone cost in this
+measure; and "backdrop only", the input in its own frame (no warp) composited onto the corporate
+backdrop with the subject's matte, which isolates what replacing the background costs (dlib's face
+chip includes a margin of background and hair). Target: every input -> output distance <= 0.08.
+
+Writes ``bench-output/identity.{md,json}``.
+
+Run: ``python benchmarks/bench_identity.py``
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import _common as C
+
+C.quiet_native_logs()
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+import headshot  # noqa: E402
+from headshot import backdrop as backdrop_mod  # noqa: E402
+from headshot import framing  # noqa: E402
+from headshot.eval import identity as idm  # noqa: E402
+from headshot.imageio import encode, to_srgb8  # noqa: E402
+from headshot.presets import DEFAULT_STYLES  # noqa: E402
+
+BOUND = 0.08
+PLATFORMS = ("linkedin", "passport")
+
+
+def jpeg_resave(pixels: np.ndarray, quality: int = 85) -> np.ndarray:
+    """The photo encoded as JPEG (the library's encoder) and decoded back, linear float32."""
+    return headshot.load(encode(pixels, format="jpg", quality=quality)).pixels
+
+
+def down_up(pixels: np.ndarray) -> np.ndarray:
+    """sRGB uint8 copy downscaled 2x (area) and upscaled back (bicubic)."""
+    rgb = to_srgb8(pixels)
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def backdrop_only(subject: headshot.Subject, style: str = "corporate") -> np.ndarray:
+    """The input in its own frame, composited onto the style's backdrop with the subject's matte."""
+    px = subject.photo.pixels
+    h, w = px.shape[:2]
+    alpha = cv2.resize(subject.matte.alpha, (w, h), interpolation=cv2.INTER_LINEAR)[:, :, None]
+    bg = backdrop_mod.render(headshot.load_style(style).backdrop, w, h)
+    return (px * alpha + bg * (1.0 - alpha)).astype(np.float32)
+
+
+def _dist(e_in: np.ndarray, image: np.ndarray) -> float | None:
+    try:
+        return idm.distance(e_in, idm.embedding(image))
+    except idm.NoFaceForIdentity:
+        return None
+
+
+def run() -> dict[str, Any]:
+    photos, skip_note = C.photo_set()
+    variants = [(s, p) for p in PLATFORMS for s in DEFAULT_STYLES]
+    results: list[dict[str, Any]] = []
+    problems: list[str] = []
+    t0 = time.perf_counter()
+    for ref in photos:
+        row: dict[str, Any] = {"photo": ref.name}
+        photo = headshot.load(ref.data())
+        try:
+            subject = headshot.analyse(photo)
+        except headshot.HeadshotError as e:
+            row["error"] = f"analyse: {type(e).__name__}: {e}"
+            problems.append(f"{ref.name}: {row['error']}")
+            results.append(row)
+            continue
+        try:
+            e_in = idm.embedding(photo.pixels)
+        except idm.NoFaceForIdentity as e:
+            row["error"] = f"identity: {e}"
+            problems.append(f"{ref.name}: dlib finds no face in the input")
+            results.append(row)
+            continue
+        row["jpeg85"] = _dist(e_in, jpeg_resave(photo.pixels))
+        row["down_up_2x"] = _dist(e_in, down_up(photo.pixels))
+        outs: dict[str, float | None] = {}
+        for st, pf in variants:
+            hs = headshot.render(subject, st, pf)
+            if (st, pf) == variants[0]:
+                row["reframe_only"] = _dist(e_in, framing.warp_image(photo.pixels, hs.crop))
+                row["backdrop_only"] = _dist(e_in, backdrop_only(subject, st))
+            d = _dist(e_in, hs.image)
+            outs[f"{st}/{pf}"] = d
+            if d is None:
+                problems.append(f"{ref.name}: dlib finds no face in the {st}/{pf} output")
+        row["outputs"] = outs
+        vals = [v for v in outs.values() if v is not None]
+        row["max"] = max(vals) if vals else None
+        row["ok"] = bool(vals) and len(vals) == len(outs) and max(vals) <= BOUND
+        results.append(row)
+    elapsed = time.perf_counter() - t0
+
+    all_out = [v for r in results for v in r.get("outputs", {}).values() if v is not None]
+    per_platform = {
+        pf: [v for r in results for k, v in r.get("outputs", {}).items() if k.endswith("/" + pf) and v is not None]
+        for pf in PLATFORMS
+    }
+    jpeg = [r["jpeg85"] for r in results if r.get("jpeg85") is not None]
+    dup = [r["down_up_2x"] for r in results if r.get("down_up_2x") is not None]
+    reframe = [r["reframe_only"] for r in results if r.get("reframe_only") is not None]
+    bdo = [r["backdrop_only"] for r in results if r.get("backdrop_only") is not None]
+    failing = [r["photo"] for r in results if not r.get("ok")]
+    first = [r["outputs"][f"{DEFAULT_STYLES[0]}/{PLATFORMS[0]}"] for r in results if "outputs" in r]
+    first_ok = [v for v in first if v is not None and v <= BOUND]
+    summary = {
+        "photos": len(photos),
+        "outputs_measured": len(all_out),
+        "max": max(all_out) if all_out else None,
+        "median": C.median(all_out) if all_out else None,
+        "per_platform": {pf: {"max": max(v) if v else None, "median": C.median(v) if v else None}
+                         for pf, v in per_platform.items()},
+        "jpeg85": {"max": max(jpeg) if jpeg else None, "median": C.median(jpeg) if jpeg else None},
+        "down_up_2x": {"max": max(dup) if dup else None, "median": C.median(dup) if dup else None},
+        "reframe_only": {"max": max(reframe) if reframe else None,
+                         "median": C.median(reframe) if reframe else None},
+        "backdrop_only": {"max": max(bdo) if bdo else None, "median": C.median(bdo) if bdo else None},
+        "photos_over_bound": failing,
+        "outputs_within_bound": sum(v <= BOUND for v in all_out),
+        "first_variant": {"name": f"{DEFAULT_STYLES[0]}/{PLATFORMS[0]}", "within_bound": len(first_ok),
+                          "measured": len(first), "max": max((v for v in first if v is not None), default=None)},
+        "problems": problems,
+        "bound": BOUND,
+        "seconds": round(elapsed, 1),
+    }
+    passed = bool(all_out) and not failing and not problems
+    summary["pass"] = passed
+
+    short = {"corporate": "corp", "warm": "warm", "charcoal": "charc", "high-key": "hkey",
+             "linkedin": "LI", "passport": "PP"}
+    vheads = [f"{short.get(s, s)}/{short.get(p, p)}" for s, p in variants]
+    headers = ["photo", "JPEG q85", "2x down-up", "reframe only", "backdrop only", *vheads, "max", "ok"]
+    rows = []
+    for r in results:
+        if "outputs" not in r:
+            rows.append([r["photo"], "—", "—", "—", "—", *(["—"] * len(variants)), r.get("error", ""), "FAIL"])
+            continue
+        cells = []
+        for st, pf in variants:
+            v = r["outputs"][f"{st}/{pf}"]
+            cells.append("no face" if v is None else (f"{v:.3f}" + (" ✗" if v > BOUND else "")))
+        rows.append([r["photo"], C.fmt(r["jpeg85"]), C.fmt(r["down_up_2x"]), C.fmt(r.get("reframe_only")),
+                     C.fmt(r.get("backdrop_only")),
+                     *cells, C.fmt(r["max"]),
+                     "pass" if r["ok"] else "FAIL"])
+    md = [
+        "## Identity (dlib ResNet embedding distance, input -> output)",
+        "",
+        f"Styles {', '.join(DEFAULT_STYLES)} on {' and '.join(PLATFORMS)}; references in the same run: "
+        f"input -> JPEG q85 re-save, input -> 2x down-up, input -> reframe only (the LinkedIn crop applied "
+        f"to the input, original background, no tone change), input -> backdrop only (the input in its own "
+        f"frame on the corporate backdrop, no warp). Target: every output <= {BOUND}. "
+        "Scale: same person in two different photos 0.26-0.61; different people >= 0.52.",
+        "",
+    ]
+    if skip_note:
+        md += [f"_{skip_note}_", ""]
+    md.append(C.table(headers, rows))
+    md.append("")
+    s = summary
+    md.append(C.table(
+        ["summary", "max", "median"],
+        [
+            ["all outputs", C.fmt(s["max"]), C.fmt(s["median"])],
+            *[[f"{pf} outputs", C.fmt(v["max"]), C.fmt(v["median"])] for pf, v in s["per_platform"].items()],
+            ["reference: JPEG q85", C.fmt(s["jpeg85"]["max"]), C.fmt(s["jpeg85"]["median"])],
+            ["reference: 2x down-up", C.fmt(s["down_up_2x"]["max"]), C.fmt(s["down_up_2x"]["median"])],
+            ["reference: reframe only (LinkedIn crop, original background)", C.fmt(s["reframe_only"]["max"]),
+             C.fmt(s["reframe_only"]["median"])],
+            ["reference: backdrop only (own frame, corporate backdrop)", C.fmt(s["backdrop_only"]["max"]),
+             C.fmt(s["backdrop_only"]["median"])],
+        ],
+    ))
+    md.append("")
+    verdict = "pass" if passed else "FAIL"
+    fv = s["first_variant"]
+    md.append(f"**{verdict}**: max {C.fmt(s['max'])} vs bound {BOUND}; {s['outputs_within_bound']}/{s['outputs_measured']} "
+              f"outputs of {s['photos']} photos within the bound, {len(results) - len(failing)}/{len(results)} photos "
+              f"with every output within it; {fv['name']} (the test's case): {fv['within_bound']}/{fv['measured']} "
+              f"within, max {C.fmt(fv['max'])}" + (f". Photos over the bound: {', '.join(failing)}" if failing else "") + ".")
+    if problems:
+        md.append("Problems: " + "; ".join(problems))
+    md.append(f"\n{C.machine()['cpu_count']} cores; {elapsed:.1f} s.")
+    markdown = "\n".join(md)
+    data = {"benchmark": "identity", "machine": C.machine(), "summary": summary, "results": results,
+            "skip_note": skip_note}
+    C.write_outputs("identity", markdown, data)
+    return {"name": "identity", "markdown": markdown, "pass": passed, "summary": summary}
+
+
+def main() -> int:
+    res = run()
+    print(res["markdown"])
+    return 0 if res["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

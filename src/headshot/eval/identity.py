@@ -1,0 +1,175 @@
+"""The identity measure: how far an output face is from the input face, by an independent model.
+
+The measure is the Euclidean distance between dlib's ResNet face-recognition embeddings (128-d,
+the model behind the ``face_recognition`` package: HOG frontal detector, 68-point shape predictor,
+``compute_face_descriptor`` with one jitter). It is independent of MediaPipe, which the pipeline
+itself uses, so the pipeline cannot "agree with itself".
+
+What the numbers mean (the scale from the project's design notes, with the medians and maxima measured
+over the astronaut and the 19 single-person dev photos by ``benchmarks/bench_identity.py``):
+
+==============================================  =======================  ==================
+change                                          design notes             measured (median / max)
+==============================================  =======================  ==================
+JPEG quality-85 re-save                         ~0.04                    0.039 / 0.143
+2x downscale then upscale                       ~0.04                    0.053 / 0.161
+same photo reframed (rotate, scale, shift)      --                       0.055 / 0.205
+same photo, background replaced (matte)         --                       0.058 / 0.304
+crude global brightness/contrast/warmth change  ~0.10
+blur                                            ~0.11
+two different photos of the same person         0.26-0.61 (median 0.39)
+different people                                >= 0.52 (median 0.89)
+``face_recognition``'s "same person" threshold  0.6
+==============================================  =======================  ==================
+
+So a headshot that only reframes, relights and retouches should stay within ~0.08 of its input
+(the bound the tests and benchmarks use); more than that suggests the face itself was changed.
+Know the measure's limits before blaming the pipeline:
+
+- It is not purely about the face: dlib's 150x150 face chip keeps a 25% margin, so hair and
+  background around the face enter the embedding; replacing the background alone moves it
+  0.00-0.09 on the dev photos (0.30 on ``if_RD_d3.jpeg``), and the same output on two backdrop
+  colours can differ by 0.05.
+- It depends on dlib's own detector box and 68-point fit: on a small face (< ~100 px) or a tilted
+  head where the fit slips (``if_RD_d3.jpeg``'s jaw line), even a JPEG re-save moves it 0.08-0.14.
+  Compare with the re-save of the same photo before reading a number.
+- It is deterministic: the same pixels always give the same embedding (``num_jitters=1`` does no
+  random jittering).
+
+Needs the ``eval`` extra (``pip install -e .[eval]``: ``dlib-bin`` and ``face-recognition-models``).
+dlib is imported lazily inside the functions and the models are loaded once per process; the model
+files are located without importing ``face_recognition_models`` (which imports ``pkg_resources``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["NoFaceForIdentity", "embedding", "distance", "identity_distance", "model_dir"]
+
+_INSTALL = "the identity measure needs the eval extra: pip install -e .[eval]"
+
+
+class NoFaceForIdentity(ValueError):
+    """dlib's detector found no face in an image given to the identity measure."""
+
+
+def model_dir() -> Path:
+    """Folder holding the ``face_recognition_models`` model files.
+
+    Raises
+    ------
+    ImportError
+        The package is not installed.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"face_recognition_models is not installed; {_INSTALL}")
+    return Path(list(spec.submodule_search_locations)[0]) / "models"
+
+
+class _Models:
+    def __init__(self, dlib: Any, folder: Path) -> None:
+        files = {
+            "shape": folder / "shape_predictor_68_face_landmarks.dat",
+            "resnet": folder / "dlib_face_recognition_resnet_model_v1.dat",
+        }
+        for f in files.values():
+            if not f.is_file():
+                raise ImportError(f"model file {f} is missing; reinstall face-recognition-models ({_INSTALL})")
+        self.detector = dlib.get_frontal_face_detector()
+        self.shape = dlib.shape_predictor(str(files["shape"]))
+        self.resnet = dlib.face_recognition_model_v1(str(files["resnet"]))
+        self.lock = threading.Lock()  # dlib objects are not documented as thread-safe
+
+
+@lru_cache(maxsize=1)
+def _models() -> _Models:
+    try:
+        import dlib
+    except ImportError as e:
+        raise ImportError(f"dlib is not installed; {_INSTALL}") from e
+    return _Models(dlib, model_dir())
+
+
+def _as_srgb8(image: np.ndarray) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3), got {arr.shape}")
+    if arr.dtype == np.uint8:
+        return np.ascontiguousarray(arr)
+    if arr.dtype in (np.float32, np.float64):
+        from ..imageio import to_srgb8
+
+        return np.ascontiguousarray(to_srgb8(arr.astype(np.float32, copy=False)))
+    raise ValueError(f"image must be uint8 sRGB or float32 linear RGB, got dtype {arr.dtype}")
+
+
+def embedding(image: np.ndarray) -> np.ndarray:
+    """The dlib face-recognition embedding of the largest face in an image.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        uint8 sRGB codes, or float32/float64 linear RGB in [0, 1] (the house format; converted
+        with :func:`headshot.imageio.to_srgb8`).
+
+    Returns
+    -------
+    ndarray, shape (128,), float64
+
+    Raises
+    ------
+    NoFaceForIdentity
+        dlib's HOG detector finds no face, even with the image upsampled 2x.
+    ValueError
+        Wrong shape or dtype.
+    ImportError
+        The ``eval`` extra is not installed.
+    """
+    rgb = _as_srgb8(image)
+    m = _models()
+    with m.lock:
+        dets = []
+        for upsample in (1, 2):
+            dets = list(m.detector(rgb, upsample))
+            if dets:
+                break
+        if not dets:
+            raise NoFaceForIdentity(
+                f"dlib found no face in the {rgb.shape[1]}x{rgb.shape[0]} image, so its identity cannot be measured"
+            )
+        rect = max(dets, key=lambda r: r.width() * r.height())
+        shape = m.shape(rgb, rect)
+        desc = m.resnet.compute_face_descriptor(rgb, shape, 1)
+    return np.asarray(desc, dtype=np.float64)
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two embeddings (as ``face_recognition.face_distance``).
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (128,)
+
+    Returns
+    -------
+    float
+        0 for identical faces; see the module docstring for a scale.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != (128,) or b.shape != (128,):
+        raise ValueError(f"embeddings must have shape (128,), got {a.shape} and {b.shape}")
+    return float(np.linalg.norm(a - b))
+
+
+def identity_distance(img_a: np.ndarray, img_b: np.ndarray) -> float:
+    """Identity distance between the largest faces of two images (see :func:`embedding` for inputs)."""
+    return distance(embedding(img_a), embedding(img_b))
