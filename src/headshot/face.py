@@ -8,7 +8,7 @@ of its input (its own detector is the short-range one):
 2. the face mesh (with iris refinement) runs on a square crop of the full-resolution image around
    the largest face, resized to ``MESH_SIDE``, and its landmarks are mapped back to full-image pixels.
 
-So a 48-megapixel selfie costs the same as a 1-megapixel one, and a small face in a full-length
+So detection on a 48-megapixel selfie costs the same as on a 1-megapixel one, and a small face in a full-length
 photo still gets its landmarks from real pixels rather than from a blurry downscale.
 
 Models are created lazily, once per process, and used under a lock (MediaPipe's solution objects are
