@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from PIL import Image
@@ -71,3 +72,38 @@ def test_check(tmp_path: Path) -> None:
 def test_console_script_version() -> None:
     r = subprocess.run([sys.executable, "-m", "headshot.cli", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("headshot ")
+
+
+def test_make_over_the_bad_input_corpus(tmp_path: Path) -> None:
+    """Every file of the generated corpus: a headshot or a one-line typed reason; never a traceback."""
+    from tests import badinput
+
+    corpus = badinput.make_corpus(tmp_path / "corpus")
+    code, out, err = run("make", *(str(p) for p, _ in corpus), "--style", "grey", "--out", str(tmp_path / "o"))
+    assert code == EXIT_FAILED
+    assert "Traceback" not in out + err
+    ok_lines = {l.split(":")[0][2:] for l in out.splitlines() if l.startswith("✓ ")}
+    bad_lines = {l.split(":")[0][2:]: l for l in err.splitlines() if l.startswith("✗ ")}
+    names = [p.name for p, _ in corpus]
+    assert len(set(names)) == len(names)
+    for path, expected in corpus:
+        if expected == "ok":
+            # Decodable: a headshot, or (the small synthetic patterns of the orientation and 16-bit
+            # cases, a bilevel picture) a clear no-face reason.
+            assert path.name in ok_lines or "no face" in bad_lines.get(path.name, ""), path.name
+        else:
+            assert path.name in bad_lines and path.name not in ok_lines, path.name
+    # Every full-size astronaut variant, whatever its encoding, becomes a headshot.
+    from PIL import Image
+
+    # (Not bilevel.png: one bit per pixel leaves no face. Not lossless_alpha.webp: its left half is
+    # transparent and libwebp drops the colour under transparent pixels, so half the face is gone.)
+    def size(p: Path) -> tuple[int, int]:
+        with warnings.catch_warnings():  # broken_exif.jpg makes Pillow warn; the loader keeps quiet
+            warnings.simplefilter("ignore")
+            with Image.open(p) as im:
+                return im.size
+
+    portraits = {p.name for p, e in corpus if e == "ok" and size(p) == (256, 256)}
+    portraits -= {"bilevel.png", "lossless_alpha.webp"}
+    assert len(portraits) >= 15 and portraits <= ok_lines, sorted(portraits - ok_lines)
