@@ -12,7 +12,7 @@ copies of them (see tests/test_checks.py).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -135,7 +135,9 @@ def face_stats(image: np.ndarray, face: Face) -> FaceStats:
 
     # Landmarks in the crop.
     pts = (face.landmarks[:, :2].astype(np.float64) - face.eye_mid) @ r.T + np.array([side / 2, side * 0.4])
-    norm_face = _shifted(face, pts)
+    lm = face.landmarks.copy()
+    lm[:, :2] = pts
+    norm_face = replace(face, landmarks=lm)
     skin = region_mask(norm_face, "skin", (side, side)) > 0.5
     skin_vals = lum[skin]
     if skin_vals.size < 50:
@@ -165,12 +167,6 @@ def face_stats(image: np.ndarray, face: Face) -> FaceStats:
         float(np.median(right)) if right.size else luminance,
     )
     return FaceStats(luminance=luminance, clipped=clipped, blur=blur, halves=halves)
-
-
-def _shifted(face: Face, pts2d: np.ndarray) -> Face:
-    lm = face.landmarks.copy()
-    lm[:, :2] = pts2d
-    return Face(landmarks=lm, box=face.box, pose=face.pose, score=face.score)
 
 
 def run(face: Face, stats: FaceStats, *, photo_size: tuple[int, int] | None = None,

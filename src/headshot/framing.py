@@ -267,7 +267,7 @@ def _prepare(src: np.ndarray, m: np.ndarray, w: int, h: int) -> tuple[np.ndarray
         part = cv2.resize(part, (pw2, ph2), interpolation=cv2.INTER_AREA)
         m2 = m2 @ np.array([[1 / fx, 0, 0], [0, 1 / fy, 0], [0, 0, 1]])
         # pixel-centre convention: resize maps centres (i+0.5)/f - 0.5
-        m2[:, 2] += m[:, :2] @ np.array([0.5 / fx - 0.5, 0.5 / fy - 0.5]) * 1.0
+        m2[:, 2] += m[:, :2] @ np.array([0.5 / fx - 0.5, 0.5 / fy - 0.5])
     return part, m2
 
 
