@@ -107,3 +107,97 @@ def test_make_over_the_bad_input_corpus(tmp_path: Path) -> None:
     portraits = {p.name for p, e in corpus if e == "ok" and size(p) == (256, 256)}
     portraits -= {"bilevel.png", "lossless_alpha.webp"}
     assert len(portraits) >= 15 and portraits <= ok_lines, sorted(portraits - ok_lines)
+
+
+# ------------------------------------------------------------------------------------ light rigs
+
+
+def test_lights_lists_the_rigs() -> None:
+    from headshot.presets import load_rig, rig_names
+
+    code, out, _ = run("lights")
+    assert code == EXIT_OK
+    lines = out.splitlines()
+    assert [l.split()[0] for l in lines] == rig_names()
+    assert {"loop", "rembrandt", "split", "butterfly"} <= set(rig_names())
+    for line, name in zip(lines, rig_names()):
+        assert load_rig(name).description in line
+
+
+def test_make_with_lights(tmp_path: Path) -> None:
+    import json
+
+    code, out, err = run("make", str(ASTRONAUT), "--out", str(tmp_path), "--style", "grey", "--light", "loop,split",
+                         "--light", "none", "--format", "png", "--size", "200", "-q")
+    assert code == EXIT_OK, err
+    files = sorted(f.name for f in (tmp_path / "astronaut").glob("*.png"))
+    assert files == ["astronaut_grey_loop_linkedin.png", "astronaut_grey_none_linkedin.png",
+                     "astronaut_grey_split_linkedin.png"]
+    report = json.loads((tmp_path / "astronaut" / "report.json").read_text())
+    entries = {e["file"]: e for e in report["outputs"]}
+    loop = entries["astronaut_grey_loop_linkedin.png"]
+    assert loop["light"] == "loop" and loop["lighting"]["rig"] == "loop"
+    assert any(d.startswith("relit with the 'loop' light rig (key ") for d in loop["done"])
+    none = entries["astronaut_grey_none_linkedin.png"]
+    assert none["light"] == "none" and none["lighting"] is None
+    assert not any("relit" in d for d in none["done"])
+
+
+def test_make_with_all_lights_and_several_platforms(tmp_path: Path) -> None:
+    from headshot.presets import rig_names
+
+    code, _, err = run("make", str(ASTRONAUT), "--out", str(tmp_path), "--style", "grey", "--light", "all",
+                       "--platform", "linkedin", "--platform", "website", "--size", "120", "-q")
+    assert code == EXIT_OK, err
+    files = {f.name for f in (tmp_path / "astronaut").glob("*.jpg")}
+    assert files == {f"astronaut_grey_{r}_{p}.jpg" for r in rig_names() for p in ("linkedin", "website")}
+
+
+def test_make_with_an_unknown_light(tmp_path: Path) -> None:
+    code, out, err = run("make", str(ASTRONAUT), "--out", str(tmp_path / "o"), "--light", "loop,nonexistent")
+    assert code == EXIT_USAGE
+    assert "unknown light 'nonexistent'" in err
+    for choice in ("loop", "split", "all", "none"):
+        assert choice in err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "o").exists()  # checked before any photo was processed
+    code, _, err = run("make", str(ASTRONAUT), "--out", str(tmp_path / "o"), "--light", ",")
+    assert code == EXIT_USAGE and "--light needs a light rig" in err
+
+
+def test_make_with_a_bad_light_file(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text('[key]\nazimuth = 500\n')
+    code, _, err = run("make", str(ASTRONAUT), "--out", str(tmp_path / "o"), "--light", str(f))
+    assert code == EXIT_USAGE and str(f) in err and "azimuth" in err
+
+
+def test_sheet(tmp_path: Path) -> None:
+    target = tmp_path / "sheet.png"
+    code, out, err = run("sheet", str(ASTRONAUT), "--lights", "loop,split", "--size", "120", "-o", str(target))
+    assert code == EXIT_OK, err
+    assert out.strip() == str(target)
+    with Image.open(target) as im:
+        assert im.format == "PNG" and im.size == (3 * 120, 120)  # the photo's own light, loop, split
+    code, out, err = run("sheet", str(ASTRONAUT), "--lights", "all", "--size", "64", "--columns", "4",
+                         "-o", str(target))
+    assert code == EXIT_OK, err
+    with Image.open(target) as im:
+        assert im.size == (4 * 64, 3 * 64)  # 10 tiles: 4 + 4 + 2
+
+
+def test_sheet_errors(tmp_path: Path) -> None:
+    target = tmp_path / "sheet.png"
+    code, _, err = run("sheet", str(ASTRONAUT), "--lights", "nonexistent", "-o", str(target))
+    assert code == EXIT_USAGE and "unknown light 'nonexistent'" in err and "loop" in err
+    code, _, err = run("sheet", str(tmp_path / "missing.jpg"), "-o", str(target))
+    assert code == EXIT_FAILED and err.startswith("✗ missing.jpg: ")
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (300, 300), (128, 128, 128)).save(blank)
+    code, _, err = run("sheet", str(blank), "-o", str(target))
+    assert code == EXIT_FAILED and "✗ blank.png: " in err and "face" in err
+    code, _, err = run("sheet", str(ASTRONAUT), "-o", str(tmp_path / "sheet.jpg"))
+    assert code == EXIT_USAGE and ".png" in err
+    code, _, err = run("sheet", str(ASTRONAUT), "-o", str(tmp_path / "no" / "such" / "sheet.png"), "--size", "64")
+    assert code == EXIT_USAGE and "does not exist" in err
+    assert not target.exists()

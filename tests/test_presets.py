@@ -88,3 +88,119 @@ def test_colours() -> None:
     assert parse_colour("white", where="x")[0] > 0.9
     with pytest.raises(PresetError, match="where: 12"):
         parse_colour(12, where="where")
+
+
+# ------------------------------------------------------------------------------------ light rigs
+
+
+def test_builtin_rigs_load() -> None:
+    from headshot.presets import MODIFIERS, SIDES, load_rig, rig_names
+
+    names = rig_names()
+    assert {"loop", "rembrandt", "butterfly", "clamshell", "split", "broad", "short", "high-key"} <= set(names)
+    for n in names:
+        r = load_rig(n)
+        assert r.name == n and r.description and r.source == f"builtin:{n}"
+        assert r.side in SIDES and r.ratio >= 1
+        assert r.key.intensity == 1.0 and r.key.modifier in MODIFIERS
+        assert -90 <= r.key.azimuth <= 90 and r.key.elevation > -45
+        if r.ratio > 1:
+            assert r.fill is not None
+        if r.rim is not None:
+            assert abs(r.rim.azimuth) > 90
+    # The patterns as a photographer knows them.
+    assert load_rig("split").key.azimuth >= 80
+    assert load_rig("butterfly").key.azimuth == 0 and load_rig("butterfly").key.elevation >= 30
+    assert load_rig("broad").side == "broad" and load_rig("short").side == "short"
+    assert 2.0 <= load_rig("loop").ratio <= 4.0 < load_rig("split").ratio
+
+
+def test_builtin_styles_have_valid_light() -> None:
+    from headshot.presets import rig_names
+
+    for n in style_names():
+        s = load_style(n)
+        assert 0.0 <= s.strength <= 1.0
+        if s.rig is not None:
+            assert s.rig.name in rig_names()
+
+
+def test_user_rig_file(tmp_path: Path) -> None:
+    from headshot.presets import load_rig
+
+    f = tmp_path / "window.toml"
+    f.write_text('name = "window"\ndescription = "a big window"\nratio = 2.0\nside = "right"\n'
+                 '[key]\nazimuth = 60\nelevation = 10\nsize = 1.0\ntemperature = 6500\n'
+                 '[fill]\nazimuth = -30\nsize = 1.0\n')
+    r = load_rig(f)
+    assert r.name == "window" and r.side == "right" and r.ratio == 2.0 and r.source == str(f)
+    assert r.key.azimuth == 60 and r.key.temperature == 6500 and r.fill is not None and r.rim is None
+    # Defaults fill in the rest.
+    assert r.sheen >= 0 and r.catchlights is True and r.background_ev == 0
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[key]\nazimth = 30\n', ["unknown key", "azimth", "[key]"]),
+        ('colour = "red"\n[key]\n', ["unknown key", "colour"]),
+        ('[key]\nazimuth = 200\n', ["azimuth", "outside", "[key]"]),
+        ('[key]\nelevation = -120\n', ["elevation", "outside"]),
+        ('[fill]\nazimuth = 10\nsize = 3\n[key]\n', ["[fill]", "size", "outside"]),
+        ('ratio = 3.0\n[key]\nazimuth = 30\n', ["ratio", "[fill]"]),
+        ('ratio = 0.5\n[key]\n', ["ratio", "outside"]),
+        ('[key]\n[rim]\nazimuth = 60\n', ["[rim].azimuth", "90"]),
+        ('side = "top"\n[key]\n', ["side", "broad", "short"]),
+        ('[key]\nmodifier = "beauty-dish"\n', ["modifier", "softbox"]),
+        ('[key]\ntemperature = 900\n', ["temperature", "outside"]),
+        ('description = "no key"\n', ["[key]"]),
+        ('[key]\nazimuth = "left"\n', ["azimuth", "float"]),
+        ("[key\n", ["cannot be read"]),
+    ],
+)
+def test_bad_rig_files_are_named(tmp_path: Path, text: str, words: list[str]) -> None:
+    from headshot.presets import load_rig
+
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(PresetError) as e:
+        load_rig(f)
+    msg = str(e.value)
+    assert str(f) in msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_unknown_rig_names() -> None:
+    from headshot.presets import load_rig
+
+    with pytest.raises(PresetError, match="unknown light 'nope'.*loop.*\\.toml"):
+        load_rig("nope")
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[light]\nrig = "nonexistent"\n', ["[light].rig", "unknown light 'nonexistent'", "loop"]),
+        ('[light]\nrig = "loop"\nstrength = 2\n', ["[light].strength", "outside"]),
+        ('[light]\nrigg = "loop"\n', ["[light]", "unknown key", "rigg"]),
+    ],
+)
+def test_bad_style_light(tmp_path: Path, text: str, words: list[str]) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(PresetError) as e:
+        load_style(f)
+    msg = str(e.value)
+    assert str(f) in msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_style_light(tmp_path: Path) -> None:
+    f = tmp_path / "lit.toml"
+    f.write_text('[light]\nrig = "rembrandt"\nstrength = 0.5\n')
+    s = load_style(f)
+    assert s.rig is not None and s.rig.name == "rembrandt" and s.strength == 0.5
+    f.write_text('[light]\nrig = "none"\n')
+    assert load_style(f).rig is None

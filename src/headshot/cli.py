@@ -16,7 +16,7 @@ from . import __version__
 from .errors import HeadshotError, OutputError, PresetError
 from .imageio import FORMATS
 from .pipeline import Progress, analyse, make
-from .presets import load_platform, load_style, platform_names, style_names
+from .presets import Rig, load_platform, load_rig, load_style, platform_names, rig_names, style_names
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _MARK = {"info": "·", "warn": "!", "poor": "✗"}
@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="style preset or file; repeat for several (default: corporate, warm, charcoal, high-key)")
     m.add_argument("--platform", action="append", metavar="NAME|FILE.toml",
                    help="platform preset or file; repeat for several (default: linkedin)")
+    m.add_argument("--light", action="append", metavar="NAME|FILE.toml",
+                   help="light rig or file; repeat or separate with commas for several ('all': every built-in "
+                        "rig, 'none': keep the photo's own light; default: each style's own rig). "
+                        "See 'headshot lights'")
     m.add_argument("--out", default="headshots", metavar="DIR", help="output folder (default: ./headshots)")
     m.add_argument("--format", default="jpg", choices=[*FORMATS, "jpeg"], help="output format (default: jpg)")
     m.add_argument("--size", type=int, metavar="PX", help="longest side of each headshot in pixels")
@@ -47,9 +51,52 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="run the capture checks only and give advice")
     c.add_argument("photos", nargs="+", metavar="PHOTO")
 
+    sh = sub.add_parser("sheet", help="one photo under several light rigs, as a contact sheet (PNG)",
+                        description="Render one photo with each light rig (and its own light first), cut each "
+                                    "to the head and shoulders, label it and lay them out in a grid.")
+    sh.add_argument("photo", metavar="PHOTO", help="JPEG, PNG, WebP or HEIC/HEIF file")
+    sh.add_argument("--lights", action="append", metavar="all|NAME,...",
+                    help="light rigs or .toml files, comma-separated or repeated (default: all)")
+    sh.add_argument("--style", default="grey", metavar="NAME|FILE.toml", help="backdrop and tone (default: grey)")
+    sh.add_argument("--platform", default="linkedin", metavar="NAME|FILE.toml",
+                    help="framing the tiles start from (default: linkedin)")
+    sh.add_argument("--size", type=int, default=360, metavar="PX", help="side of each tile in pixels (default: 360)")
+    sh.add_argument("--columns", type=int, default=5, metavar="N", help="tiles per row (default: 5)")
+    sh.add_argument("-o", "--out", metavar="FILE.png",
+                    help="where to write the sheet (default: <photo name>_lights.png here)")
+
     sub.add_parser("styles", help="list the built-in styles")
     sub.add_parser("platforms", help="list the built-in platforms")
+    sub.add_parser("lights", help="list the built-in light rigs")
     return p
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    """Repeated and comma-separated option values, in order, without blanks."""
+    return [v.strip() for value in values or () for v in value.split(",") if v.strip()]
+
+
+def _lights(values: Sequence[str] | None, option: str) -> list[Rig | str] | None:
+    """The rigs named on the command line ("all" expanded, "none" kept), loaded now so that a
+    mistake is reported before any photo is processed."""
+    names = _split(values)
+    if values is not None and not names:
+        raise PresetError(f"{option} needs a light rig: one of all, none, {', '.join(rig_names())}")
+    if not names:
+        return None
+    out: list[Rig | str] = []
+    for n in names:
+        if n == "all":
+            out.extend(load_rig(r) for r in rig_names())
+        elif n == "none":
+            out.append("none")
+        else:
+            try:
+                out.append(load_rig(n))
+            except PresetError as e:
+                raise PresetError(f"{option}: {e} ('all' for every built-in rig, 'none' for the photo's own "
+                                  "light; 'headshot lights' lists them)") from None
+    return out
 
 
 class _ProgressLine:
@@ -81,12 +128,14 @@ class _ProgressLine:
 
 
 def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    n_variants = len(a.style or [None] * 4) * len(a.platform or [None])
+    lights = _lights(a.light, "--light")
+    n_variants = len(a.style or [None] * 4) * len(a.platform or [None]) * len(lights or [None])
     progress = _ProgressLine(err, enabled=len(a.photos) * n_variants > 1 and not a.quiet)
     results = make(
         a.photos,
         styles=a.style,
         platforms=a.platform,
+        lights=lights,
         out_dir=a.out,
         format=a.format,
         size=a.size,
@@ -132,10 +181,40 @@ def _cmd_check(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _cmd_sheet(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .imageio import from_srgb8, save
+    from .sheet import contact_sheet
+
+    lights = _lights(a.lights, "--lights") or [load_rig(r) for r in rig_names()]
+    style = load_style(a.style)
+    platform = load_platform(a.platform)
+    if not 64 <= a.size <= 2048:
+        raise ValueError(f"--size is the side of one tile: between 64 and 2048 pixels, got {a.size}")
+    if a.columns < 1:
+        raise ValueError(f"--columns must be at least 1, got {a.columns}")
+    target = Path(a.out) if a.out else Path(f"{Path(a.photo).stem}_lights.png")
+    if target.suffix.lower() != ".png":
+        raise ValueError(f"the contact sheet is a PNG: give -o a name ending in .png, got {str(target)!r}")
+    if target.is_dir():
+        raise OutputError(f"{target} is a folder; give -o a file name ending in .png")
+    try:
+        subject = analyse(a.photo)
+    except HeadshotError as e:
+        err.write(f"✗ {Path(a.photo).name}: {e}\n")
+        return EXIT_FAILED
+    sheet = contact_sheet(subject, lights, style=style, platform=platform, tile=a.size, columns=a.columns)
+    path = save(from_srgb8(sheet), target, format="png")
+    out.write(f"{path}\n")
+    return EXIT_OK
+
+
 def _cmd_list(kind: str, out: TextIO) -> int:
     if kind == "styles":
         for n in style_names():
             out.write(f"{n:14s} {load_style(n).description}\n")
+    elif kind == "lights":
+        for n in rig_names():
+            out.write(f"{n:14s} {load_rig(n).description}\n")
     else:
         for n in platform_names():
             p = load_platform(n)
@@ -157,6 +236,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _cmd_make(a, out, err)
         if a.command == "check":
             return _cmd_check(a, out, err)
+        if a.command == "sheet":
+            return _cmd_sheet(a, out, err)
         return _cmd_list(a.command, out)
     except (PresetError, OutputError, ValueError) as e:
         err.write(f"headshot: {e}\n")

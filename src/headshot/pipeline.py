@@ -21,10 +21,10 @@ import numpy as np
 from . import backdrop as backdrop_mod
 from . import checks as checks_mod
 from . import face as face_mod
-from . import framing, matte as matte_mod, retouch
+from . import framing, geometry as geometry_mod, light as light_mod, matte as matte_mod, retouch
 from .errors import HeadshotError, OutputError
 from .imageio import FORMATS, Photo, load, save as save_image
-from .presets import DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Style, load_platform, load_style
+from .presets import DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Rig, Style, load_platform, load_rig, load_style
 
 __all__ = [
     "Subject",
@@ -64,6 +64,10 @@ class Subject:
         Seconds spent in each analysis stage.
     levels : tuple of ndarray
         Half, quarter... copies of the photo that renders resample from (see framing.pyramid).
+    geometry : Geometry or None
+        Depth and normals for relighting.
+    illumination : Illumination or None
+        The photo's own light on the face, fitted once.
     """
 
     photo: Photo
@@ -73,6 +77,8 @@ class Subject:
     findings: tuple[checks_mod.Finding, ...]
     timings: dict[str, float] = field(default_factory=dict)
     levels: tuple[np.ndarray, ...] = ()
+    geometry: geometry_mod.Geometry | None = None
+    illumination: light_mod.Illumination | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class Headshot:
         The framing that was applied.
     exposure_gain : float
         Linear gain applied to the subject.
+    lighting : dict or None
+        The light rig applied and what its meter chose (None: the photo's own light).
     notes : tuple of str
         What a person should know about this output.
     timings : dict of str to float
@@ -103,6 +111,7 @@ class Headshot:
     exposure_gain: float
     notes: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    lighting: dict[str, object] | None = None
 
     @property
     def dpi(self) -> tuple[int, int] | None:
@@ -164,8 +173,13 @@ def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "la
 
     levels = framing.pyramid(photo.pixels)
     timings["pyramid"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    geom = geometry_mod.build(photo.pixels, face, matte)
+    illum = light_mod.estimate(geom)
+    timings["geometry"] = time.perf_counter() - t
     return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings,
-                   levels=levels)
+                   levels=levels, geometry=geom, illumination=illum)
 
 
 def _as_style(style: Style | str | os.PathLike[str]) -> Style:
@@ -176,12 +190,20 @@ def _as_platform(platform: Platform | str | os.PathLike[str]) -> Platform:
     return platform if isinstance(platform, Platform) else load_platform(platform)
 
 
+def _as_rig(light: Rig | str | os.PathLike[str]) -> Rig | None:
+    if isinstance(light, Rig):
+        return light
+    return None if str(light) == "none" else load_rig(light)
+
+
 def render(
     subject: Subject,
     style: Style | str | os.PathLike[str] = "corporate",
     platform: Platform | str | os.PathLike[str] = "linkedin",
     *,
     size: int | None = None,
+    light: Rig | str | os.PathLike[str] | None = None,
+    strength: float | None = None,
 ) -> Headshot:
     """Render one headshot variant from an analysed subject.
 
@@ -193,6 +215,11 @@ def render(
     platform : Platform, name or path to a .toml file
     size : int, optional
         Longest output side in pixels (default: the platform's, see :mod:`headshot.framing`).
+    light : Rig, name, path to a .toml file or "none", optional
+        The light rig (default: the style's).
+    strength : float in [0, 1], optional
+        How much of the relighting to apply (default: the style's for the style's own rig, 1 for a
+        rig given as ``light``).
 
     Returns
     -------
@@ -201,10 +228,15 @@ def render(
     Raises
     ------
     PresetError
-        Unknown or invalid style or platform.
+        Unknown or invalid style, platform or light rig.
     """
     st = _as_style(style)
     pf = _as_platform(platform)
+    rig = st.rig if light is None else _as_rig(light)
+    # The style's strength goes with the style's rig; a rig asked for by name is applied fully.
+    amount = float(strength) if strength is not None else (st.strength if light is None else 1.0)
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, got {strength}")
     if size is not None and not (16 <= int(size) <= 12000):
         raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
     timings: dict[str, float] = {}
@@ -222,8 +254,34 @@ def render(
     timings["frame"] = time.perf_counter() - t
     t = time.perf_counter()
 
+    lighting = None
+    shading = None
+    geom = subject.geometry
+    if rig is not None and amount > 0 and geom is not None and subject.illumination is not None:
+        rotation = crop.matrix[:, :2] / crop.scale
+        shading = light_mod.shade(geom, subject.illumination, rig, rotation=rotation, strength=amount)
+        m = geom.to_output(crop.matrix)
+        dsize = (crop.width, crop.height)
+        fg *= cv2.warpAffine(shading.ratio, m, dsize, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        if rig.sheen > 0:
+            fg += cv2.warpAffine(shading.sheen, m, dsize, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        np.clip(fg, 0.0, 1.0, out=fg)
+        lighting = {
+            "rig": rig.name,
+            "strength": round(amount, 3),
+            "key_side": "right" if shading.side > 0 else "left",
+            "fill": round(shading.fill, 3),
+            "metered_ratio_stops": round(shading.metered, 2),
+        }
+    timings["light"] = time.perf_counter() - t
+    t = time.perf_counter()
+
     gain = retouch.exposure_gain(subject.stats.luminance, st.tone)
     fg = retouch.apply_gain(fg, gain)
+    if shading is not None and rig is not None and lighting is not None:
+        _, clocks = light_mod.paint_catchlights(fg, crop.apply(subject.face.landmarks[:, :2]), rig, shading.side,
+                                                key=shading.key_light, strength=amount)
+        lighting["catchlight_clock"] = [round(c, 2) for c in clocks]
     timings["tone"] = time.perf_counter() - t
     t = time.perf_counter()
 
@@ -233,6 +291,8 @@ def render(
         bd = Backdrop(kind="solid", colour=pf.plain_backdrop, grain=0.0)
         notes.append(f"{pf.name} requires a plain light backdrop: the style's backdrop was replaced")
     bg = backdrop_mod.render(bd, crop.width, crop.height)
+    if rig is not None and rig.background_ev != 0 and pf.plain_backdrop is None:
+        bg = np.clip(bg * np.float32(2.0 ** (rig.background_ev * amount)), 0.0, 1.0)
     # fg * a + bg * (1 - a) in one pass (OpenCV normalises the two weights, which sum to 1 here).
     image = cv2.blendLinear(fg, bg, alpha, 1.0 - alpha)
     timings["composite"] = time.perf_counter() - t
@@ -243,8 +303,9 @@ def render(
         platform=pf,
         crop=crop,
         exposure_gain=gain,
-        notes=tuple(notes),
+        notes=tuple(notes) + (shading.notes if shading is not None else ()),
         timings=timings,
+        lighting=lighting,
     )
 
 
@@ -292,7 +353,7 @@ class PhotoResult:
     notes: tuple[str, ...] = ()
 
 
-def _what_was_done(subject: Subject, hs: Headshot) -> list[str]:
+def _what_was_done(subject: Subject, hs: Headshot, rig: Rig | None = None) -> list[str]:
     done = [f"subject separated from its background ({subject.matte.method})"]
     if pf_plain := hs.platform.plain_backdrop:
         done.append("placed on a plain backdrop #%02x%02x%02x" % tuple(round(c * 255) for c in pf_plain))
@@ -301,6 +362,19 @@ def _what_was_done(subject: Subject, hs: Headshot) -> list[str]:
     if abs(hs.crop.rotation) >= 0.05:
         done.append(f"rotated {hs.crop.rotation:+.1f}° to level the eyes")
     done.append(f"framed for {hs.platform.name} ({hs.crop.width}x{hs.crop.height}, scale {hs.crop.scale:.2f})")
+    lit = hs.lighting
+    if lit:
+        front = rig is not None and abs(rig.key.azimuth) < 1.0
+        where = "in front" if front else str(lit.get("key_side", "?"))
+        stops = lit.get("metered_ratio_stops")
+        ratio = f", {2.0 ** float(stops):.1f}:1" if isinstance(stops, (int, float)) else ""
+        amount = lit.get("strength", 1.0)
+        part = f" at {float(amount):.0%} strength" if isinstance(amount, (int, float)) and amount < 1 else ""
+        done.append(f"relit with the '{lit.get('rig', '?')}' light rig (key {where}{ratio}){part}")
+        clocks = lit.get("catchlight_clock")
+        if isinstance(clocks, list) and clocks:  # the same position in both eyes by construction
+            h = round(float(clocks[0])) % 12 or 12
+            done.append(f"catchlights painted at {h} o'clock")
     if abs(hs.exposure_gain - 1.0) > 1e-3:
         done.append(f"exposure {np.log2(hs.exposure_gain):+.2f} EV")
     return done
@@ -343,6 +417,37 @@ def _unique_dir(out_dir: Path, stem: str, taken: set[str]) -> Path:
     return out_dir / name
 
 
+def _make_lights(lights: Sequence[Rig | str | os.PathLike[str]] | None) -> list[tuple[str, Rig | str]] | None:
+    """(name, rig or "none") for each distinct light of :func:`make`; None when `lights` is None."""
+    from .errors import PresetError
+
+    if lights is None:
+        return None
+    if isinstance(lights, (str, os.PathLike)):
+        raise ValueError(f"lights must be a sequence of rig names or files, not one string: use [{str(lights)!r}]")
+    out: list[tuple[str, Rig | str]] = []
+    seen: dict[str, Rig | str] = {}
+    for item in lights:
+        if isinstance(item, Rig):
+            rig: Rig | str = item
+        elif str(item) == "none":
+            rig = "none"
+        else:
+            rig = load_rig(item)
+        name = rig if isinstance(rig, str) else rig.name
+        if name in seen:
+            if seen[name] != rig:
+                src = [r.source if isinstance(r, Rig) else "the photo's own light" for r in (seen[name], rig)]
+                raise PresetError(f"two different light rigs are both named {name!r} ({src[0]} and {src[1]}); "
+                                  "give one of them another name")
+            continue
+        seen[name] = rig
+        out.append((name, rig))
+    if not out:
+        raise ValueError("lights is empty: give at least one light rig, or None for each style's own")
+    return out
+
+
 def make(
     photos: Sequence[str | os.PathLike[str]],
     *,
@@ -353,12 +458,15 @@ def make(
     size: int | None = None,
     quality: int = 92,
     on_progress: Callable[[Progress], None] | None = None,
+    lights: Sequence[Rig | str | os.PathLike[str]] | None = None,
 ) -> list[PhotoResult]:
-    """Make headshots of several photos: one analysis per photo, one output per style x platform.
+    """Make headshots of several photos: one analysis per photo, one output per style x platform
+    (x light rig, when `lights` is given).
 
-    Outputs go to ``out_dir/<photo stem>/<stem>_<style>_<platform>.<format>``, with a ``report.json``
-    beside them. A photo that fails (unreadable, no face) is reported in its :class:`PhotoResult` and
-    the others still complete.
+    Outputs go to ``out_dir/<photo stem>/<stem>_<style>_<platform>.<format>`` (with `lights`:
+    ``<stem>_<style>_<light>_<platform>.<format>``), with a ``report.json`` beside them. A photo
+    that fails (unreadable, no face) is reported in its :class:`PhotoResult` and the others still
+    complete.
 
     Parameters
     ----------
@@ -376,6 +484,9 @@ def make(
         JPEG/WebP quality.
     on_progress : callable, optional
         Called with a :class:`Progress` before each step.
+    lights : sequence of Rig, rig names, .toml paths or "none", optional
+        Light rigs to render each style with (``"none"`` keeps the photo's own light). Default: each
+        style's own rig, and the light is not part of the file names.
 
     Returns
     -------
@@ -384,11 +495,11 @@ def make(
     Raises
     ------
     PresetError
-        A style or platform is unknown or invalid (checked before any photo is processed).
+        A style, platform or light rig is unknown or invalid (checked before any photo is processed).
     OutputError
         `out_dir` cannot be created.
     ValueError
-        `format`, `size` or `quality` out of range.
+        `format`, `size` or `quality` out of range, or `lights` empty or a single string.
     """
     fmt = "jpg" if format == "jpeg" else format
     if fmt not in FORMATS:
@@ -399,13 +510,18 @@ def make(
         raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
     sts = [_as_style(s) for s in (styles or DEFAULT_STYLES)]
     pfs = [_as_platform(p) for p in (platforms or DEFAULT_PLATFORMS)]
+    rigs = _make_lights(lights)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"cannot create the output folder {out}: {e.strerror or e}; choose another --out") from None
 
-    variants = [(s, p) for s in sts for p in pfs]
+    # (style, platform, light name for the file name or None, what to pass to render as light=).
+    variants: list[tuple[Style, Platform, str | None, Rig | str | None]] = (
+        [(s, p, None, None) for s in sts for p in pfs] if rigs is None
+        else [(s, p, n, r) for s in sts for n, r in rigs for p in pfs]
+    )
     total = len(photos) * (len(variants) + 1)
     done = 0
     taken: set[str] = set()
@@ -434,17 +550,19 @@ def make(
         outputs: list[Path] = []
         notes: list[str] = []
         error: str | None = None
-        for st, pf in variants:
-            tick(name, f"{st.name} · {pf.name}")
+        for st, pf, lname, lt in variants:
+            tick(name, f"{st.name} · {lname} · {pf.name}" if lname else f"{st.name} · {pf.name}")
+            stem = f"{folder.name}_{st.name}_{lname}_{pf.name}" if lname else f"{folder.name}_{st.name}_{pf.name}"
             try:
-                hs = render(subject, st, pf, size=size)
+                hs = render(subject, st, pf, size=size, light=lt)
                 t = time.perf_counter()
-                path = save(hs, folder / f"{folder.name}_{st.name}_{pf.name}.{fmt}", format=fmt, quality=quality)
+                path = save(hs, folder / f"{stem}.{fmt}", format=fmt, quality=quality)
                 enc = time.perf_counter() - t
             except HeadshotError as e:
                 error = error or str(e)
                 done += 1
                 continue
+            rig = lt if isinstance(lt, Rig) else (st.rig if lt is None else None)
             outputs.append(path)
             notes.extend(n for n in hs.notes if n not in notes)
             timings = {k: round(v * 1000, 1) for k, v in hs.timings.items()}
@@ -452,12 +570,14 @@ def make(
             entries.append({
                 "file": path.name,
                 "style": st.name,
+                "light": lname or (rig.name if rig is not None else "none"),
                 "platform": pf.name,
                 "size": [hs.crop.width, hs.crop.height],
                 "crop": hs.crop.as_dict(),
                 "face_upscale": round(hs.crop.scale, 3),
                 "exposure_gain": round(hs.exposure_gain, 4),
-                "done": _what_was_done(subject, hs),
+                "lighting": hs.lighting,
+                "done": _what_was_done(subject, hs, rig),
                 "notes": list(hs.notes),
                 "timings_ms": timings,
             })

@@ -21,6 +21,10 @@ __all__ = [
     "Tone",
     "Style",
     "Platform",
+    "Light",
+    "Rig",
+    "load_rig",
+    "rig_names",
     "load_style",
     "load_platform",
     "style_names",
@@ -108,15 +112,98 @@ class Tone:
     auto_exposure: bool = True
 
 
+MODIFIERS = ("softbox", "octabox", "stripbox", "umbrella", "ring", "bare")
+SIDES = ("left", "right", "broad", "short")
+
+
+@dataclass(frozen=True)
+class Light:
+    """One studio light, placed relative to the camera.
+
+    Attributes
+    ----------
+    azimuth : float, degrees in [-180, 180]
+        Around the subject, from the camera axis: 0 = beside the camera, 90 = at the side, 180 =
+        behind. Positive is the rig's key side, negative the opposite side.
+    elevation : float, degrees in [-90, 90]
+        Above (positive) or below (negative) the subject's eye height.
+    intensity : float >= 0
+        Relative to the key (the key's own is 1; a fill's is normally set by the rig's ratio).
+    size : float in [0, 1]
+        Apparent size of the source: 0 = bare bulb (hard shadows), 1 = very large soft source.
+    temperature : float, kelvin in [2000, 12000]
+        Colour temperature; 5600 K is neutral (the camera is balanced for studio flash).
+    modifier : str
+        Shape of the source as it shows in the eyes: one of :data:`MODIFIERS`.
+    """
+
+    azimuth: float = 0.0
+    elevation: float = 0.0
+    intensity: float = 1.0
+    size: float = 0.5
+    temperature: float = 5600.0
+    modifier: str = "softbox"
+
+
+@dataclass(frozen=True)
+class Rig:
+    """A studio light rig: key, optional fill, rim and background light.
+
+    Attributes
+    ----------
+    name, description : str
+    key : Light
+    fill : Light or None
+        Its intensity is used as given when ``ratio`` is 1; otherwise it is metered (see ``ratio``).
+    rim : Light or None
+        A hair/rim light from behind (azimuth beyond 90).
+    ratio : float >= 1
+        The lighting ratio (key + fill) : fill, as a photographer meters it on the two cheeks. The
+        fill's intensity is set for each face so that the cheeks read this ratio.
+    side : {"left", "right", "broad", "short"}
+        Image side of the key. ``broad`` lights the side of the face turned toward the camera,
+        ``short`` the side turned away; both follow the head's yaw.
+    background_ev : float in [-3, 3]
+        Background light: brightens (darkens) the backdrop by this many stops.
+    sheen : float in [0, 0.3]
+        Strength of the skin's specular sheen from the key (subtle: 0.03).
+    catchlights : bool
+        Paint the key's catchlight in each eye (and tone down stray ones).
+    source : str
+    """
+
+    name: str
+    description: str
+    key: Light
+    fill: Light | None
+    rim: Light | None
+    ratio: float
+    side: str
+    background_ev: float
+    sheen: float
+    catchlights: bool
+    source: str
+
+
 @dataclass(frozen=True)
 class Style:
-    """A look: backdrop and tone (light rig and retouch come with later stages)."""
+    """A look: backdrop, light rig and tone.
+
+    Attributes
+    ----------
+    rig : Rig or None
+        The studio light (``None``: the photo's own light is kept).
+    strength : float in [0, 1]
+        How much of the relighting is applied (0 = the photo's own light).
+    """
 
     name: str
     description: str
     backdrop: Backdrop
     tone: Tone
     source: str
+    rig: Rig | None = None
+    strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -199,6 +286,67 @@ def style_names() -> list[str]:
     return _names("style")
 
 
+def rig_names() -> list[str]:
+    """Names of the built-in light rigs."""
+    return _names("light")
+
+
+def _light(f: _Fields, key_light: bool) -> Light:
+    modifier = f.get("modifier", str, "softbox")
+    if modifier not in MODIFIERS:
+        raise PresetError(f"{f.where}.modifier must be one of {', '.join(MODIFIERS)}, got {modifier!r}")
+    light = Light(
+        azimuth=f.get("azimuth", float, 0.0, lo=-180.0, hi=180.0),
+        elevation=f.get("elevation", float, 0.0, lo=-90.0, hi=90.0),
+        intensity=1.0 if key_light else f.get("intensity", float, 0.3, lo=0.0, hi=4.0),
+        size=f.get("size", float, 0.5, lo=0.0, hi=1.0),
+        temperature=f.get("temperature", float, 5600.0, lo=2000.0, hi=12000.0),
+        modifier=modifier,
+    )
+    f.done()
+    return light
+
+
+def load_rig(name_or_path: str | Path) -> Rig:
+    """Load a light rig by built-in name (``loop``) or from a TOML file.
+
+    Raises
+    ------
+    PresetError
+        Unknown name, unreadable file, unknown key or a value out of range.
+    """
+    data, name, source = _read("light", name_or_path)
+    top = _Fields(data, source)
+    top.get("name", str, name)
+    side = top.get("side", str, "left")
+    if side not in SIDES:
+        raise PresetError(f"{source}: side must be one of {', '.join(SIDES)}, got {side!r}")
+    if "key" not in data:
+        raise PresetError(f"{source}: a rig needs a [key] light")
+    key = _light(_Fields(top.get("key", dict, {}), f"{source}: [key]"), True)
+    fill = _light(_Fields(top.get("fill", dict, {}), f"{source}: [fill]"), False) if "fill" in data else None
+    rim = _light(_Fields(top.get("rim", dict, {}), f"{source}: [rim]"), False) if "rim" in data else None
+    if rim is not None and abs(rim.azimuth) <= 90:
+        raise PresetError(f"{source}: [rim].azimuth must be beyond 90 degrees (behind the subject)")
+    rig = Rig(
+        name=name,
+        description=top.get("description", str, ""),
+        key=key,
+        fill=fill,
+        rim=rim,
+        ratio=top.get("ratio", float, 1.0, lo=1.0, hi=16.0),
+        side=side,
+        background_ev=top.get("background_ev", float, 0.0, lo=-3.0, hi=3.0),
+        sheen=top.get("sheen", float, 0.03, lo=0.0, hi=0.3),
+        catchlights=top.get("catchlights", bool, True),
+        source=source,
+    )
+    if rig.ratio > 1.0 and fill is None:
+        raise PresetError(f"{source}: a ratio above 1 needs a [fill] light to meter")
+    top.done()
+    return rig
+
+
 def platform_names() -> list[str]:
     """Names of the built-in platforms."""
     return _names("platform")
@@ -270,8 +418,19 @@ def load_style(name_or_path: str | Path) -> Style:
         auto_exposure=t.get("auto_exposure", bool, True),
     )
     t.done()
+    lt = _Fields(top.get("light", dict, {}), f"{source}: [light]")
+    rig_name = lt.get("rig", str, "none")
+    strength = lt.get("strength", float, 1.0, lo=0.0, hi=1.0)
+    lt.done()
+    rig = None
+    if rig_name != "none":
+        try:
+            rig = load_rig(rig_name)
+        except PresetError as e:
+            raise PresetError(f"{source}: [light].rig: {e}") from None
     top.done()
-    return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source)
+    return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source, rig=rig,
+                 strength=strength)
 
 
 def load_platform(name_or_path: str | Path) -> Platform:

@@ -1,0 +1,165 @@
+"""Depth and normals for relighting: contracts on the astronaut, numeric checks on synthetic height fields."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from headshot import face as face_mod, geometry
+from headshot.geometry import FACE_WIDTH, normals_from_depth
+from tests.conftest import write_artifact
+
+
+def _normal_image(n: np.ndarray) -> np.ndarray:
+    return np.clip((n + 1) / 2, 0, 1).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------ contracts
+
+
+def test_geometry_contract(astronaut_subject) -> None:
+    g = astronaut_subject.geometry
+    assert isinstance(g, geometry.Geometry)
+    h, w = g.shape
+    assert g.depth.shape == (h, w) and g.depth.dtype == np.float32
+    assert g.normals.shape == (h, w, 3) and g.normals.dtype == np.float32
+    for name in ("subject", "face", "skin", "luminance"):
+        a = getattr(g, name)
+        assert a.shape == (h, w) and a.dtype == np.float32, name
+        assert np.isfinite(a).all(), name
+    assert 0 <= g.subject.min() and g.subject.max() <= 1
+    assert 0 <= g.face.min() and g.face.max() <= 1
+    assert set(np.unique(g.skin)) <= {0.0, 1.0}
+    assert g.landmarks.shape == (478, 3)
+    assert np.isfinite(g.depth).all() and g.depth.min() >= -1e-3
+    assert g.face_width == pytest.approx(FACE_WIDTH, rel=0.02)
+    # The face and its skin lie inside the subject.
+    assert np.all(g.subject[g.face > 0.5] > 0.5)
+    assert np.all(g.face[g.skin > 0.5] > 0)
+
+
+def test_normals_are_unit_and_face_the_camera(astronaut_subject) -> None:
+    g = astronaut_subject.geometry
+    norm = np.linalg.norm(g.normals, axis=-1)
+    assert np.abs(norm - 1).max() < 1e-4
+    # Background: straight at the camera.
+    bg = g.subject < 0.02
+    assert bg.any() and np.allclose(g.normals[bg], (0.0, 0.0, 1.0))
+    # The face: every normal toward the camera, most of them squarely.
+    nz = g.normals[g.face > 0.5][:, 2]
+    assert nz.min() > 0.0
+    assert np.median(nz) > 0.85
+    # Cheeks face outward: the image-left cheek's normal points left (x < 0), the right one right.
+    lm = g.landmarks
+    left_cheek = lm[list(face_mod.RIGHT_EYE)].mean(axis=0)[:2] + [0, 0.35 * g.face_width]
+    right_cheek = lm[list(face_mod.LEFT_EYE)].mean(axis=0)[:2] + [0, 0.35 * g.face_width]
+    nl = g.normals[round(left_cheek[1]), round(left_cheek[0])]
+    nr = g.normals[round(right_cheek[1]), round(right_cheek[0])]
+    if not (nl[0] < -0.1 and nr[0] > 0.1):
+        p = write_artifact("geometry-normals", _normal_image(g.normals))
+        pytest.fail(f"cheek normals {nl} (image left), {nr} (image right) do not face outward; see {p}")
+
+
+def test_nose_tip_is_the_highest_point_of_the_face(astronaut_subject) -> None:
+    g = astronaut_subject.geometry
+    face = g.face > 0.5
+    d = np.where(face, g.depth, -np.inf)
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    nose = g.landmarks[face_mod.NOSE_TIP, :2]
+    assert math.hypot(x - nose[0], y - nose[1]) < 0.1 * g.face_width
+    at_nose = g.depth[round(nose[1]), round(nose[0])]
+    assert at_nose >= np.percentile(g.depth[face], 98)
+    # ... and the face stands in front of the body around it.
+    assert at_nose > g.depth[g.subject > 0.5].mean()
+
+
+def test_neck_recedes_behind_the_chin(astronaut_subject) -> None:
+    g = astronaut_subject.geometry
+    chin = g.landmarks[face_mod.CHIN, :2]
+    up = astronaut_subject.face.up
+    below = chin - up * 0.2 * g.face_width
+    d_chin = g.depth[round(chin[1]), round(chin[0])]
+    d_neck = g.depth[round(below[1]), round(below[0])]
+    assert d_chin - d_neck > 0.1 * g.face_width, (d_chin, d_neck)
+
+
+def test_to_photo_maps_back_to_the_photo(astronaut_subject) -> None:
+    g = astronaut_subject.geometry
+    m = g.to_photo()
+    back = g.landmarks[:, :2] @ m[:, :2].T + m[:, 2]
+    assert np.abs(back - astronaut_subject.face.landmarks[:, :2]).max() < 1e-6
+    x0, y0, x1, y1 = g.box
+    assert 0 <= x0 < x1 <= astronaut_subject.photo.width and 0 <= y0 < y1 <= astronaut_subject.photo.height
+
+
+def test_no_seam_along_the_face_outline(astronaut_subject) -> None:
+    """Face mesh and inflated silhouette are joined without a crease (the DESIGN's warning)."""
+    g = astronaut_subject.geometry
+    n = g.normals
+    a = np.degrees(np.arccos(np.clip((n[1:, :-1] * n[:-1, :-1]).sum(-1), -1, 1)))
+    b = np.degrees(np.arccos(np.clip((n[:-1, 1:] * n[:-1, :-1]).sum(-1), -1, 1)))
+    jump = np.maximum(a, b)
+    oval = np.zeros(g.shape, np.uint8)
+    cv2.fillPoly(oval, [np.round(g.landmarks[list(face_mod.FACE_OVAL), :2]).astype(np.int32)], 1)
+    k = max(1, round(0.08 * g.face_width))
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    ring = (cv2.dilate(oval, ker) - cv2.erode(oval, ker)).astype(bool) & (g.subject > 0.98)
+    skin = g.skin > 0.5
+    ring, skin = ring[:-1, :-1], skin[:-1, :-1]
+    p_ring, p_skin = np.percentile(jump[ring], 99), np.percentile(jump[skin], 99)
+    if p_ring > 12.0 or p_ring > p_skin:
+        p = write_artifact("geometry-seam", _normal_image(g.normals))
+        pytest.fail(f"normals jump {p_ring:.1f}° (99th pct.) along the face outline vs {p_skin:.1f}° on the "
+                    f"skin; see {p}")
+
+
+# ------------------------------------------------------------------------ numeric: height fields
+
+
+def _sphere(n: int = 161, r: float = 60.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    c = (n - 1) / 2
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    x, y_up = (xx - c) / r, -(yy - c) / r
+    rr = x * x + y_up * y_up
+    inside = rr < 1
+    z = np.sqrt(np.clip(1 - rr, 0, None))
+    depth = (z * r * inside).astype(np.float32)
+    normals = np.stack([x, y_up, z], -1)
+    return depth, normals, inside
+
+
+def test_normals_from_depth_of_a_sphere() -> None:
+    depth, truth, inside = _sphere()
+    n = normals_from_depth(depth)
+    assert n.shape == depth.shape + (3,) and n.dtype == np.float32
+    assert np.abs(np.linalg.norm(n, axis=-1) - 1).max() < 1e-5
+    # Well inside the rim (where the height field is smooth) the normals are the sphere's.
+    core = inside & (truth[..., 2] > 0.5)
+    ang = np.degrees(np.arccos(np.clip((n[core] * truth[core]).sum(-1), -1, 1)))
+    assert np.percentile(ang, 95) < 3.0 and ang.max() < 8.0
+
+
+@pytest.mark.parametrize("gx, gy", [(0.5, 0.0), (-0.5, 0.0), (0.0, 0.5), (0.0, -0.5)])
+def test_normals_from_depth_of_a_tilted_plane(gx: float, gy: float) -> None:
+    """Height rising to the image's right tilts the normal left; rising downward tilts it up (y up)."""
+    yy, xx = np.mgrid[0:40, 0:40].astype(np.float32)
+    depth = 50 + gx * xx + gy * yy
+    n = normals_from_depth(depth)[5:-5, 5:-5].reshape(-1, 3)
+    expected = np.array([-gx, gy, 1.0]) / math.sqrt(gx * gx + gy * gy + 1)
+    assert np.abs(n - expected).max() < 1e-4
+
+
+def test_inflated_silhouette() -> None:
+    mask = np.zeros((200, 200), np.float32)
+    cv2.circle(mask, (100, 100), 80, 1.0, -1)
+    h = geometry._inflate(mask, 30.0)
+    assert h.dtype == np.float32 and h.shape == mask.shape
+    assert h[mask < 0.5].max() == 0.0
+    assert h[100, 100] == pytest.approx(30.0, abs=1e-3)  # flat beyond the radius
+    # A quarter circle in profile from the edge inward: monotone, steep at the edge.
+    profile = h[100, 20:60]
+    assert np.all(np.diff(profile) >= -1e-4)
+    assert profile[1] > 5 and profile[-1] == pytest.approx(30.0, abs=1e-3)
