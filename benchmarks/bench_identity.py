@@ -61,13 +61,6 @@ def backdrop_only(subject: headshot.Subject, style: str = "corporate") -> np.nda
     return (px * alpha + bg * (1.0 - alpha)).astype(np.float32)
 
 
-def _dist(e_in: np.ndarray, image: np.ndarray) -> float | None:
-    try:
-        return idm.distance(e_in, idm.embedding(image))
-    except idm.NoFaceForIdentity:
-        return None
-
-
 def run() -> dict[str, Any]:
     photos, skip_note = C.photo_set()
     variants = [(s, p) for p in PLATFORMS for s in DEFAULT_STYLES]
@@ -91,15 +84,15 @@ def run() -> dict[str, Any]:
             problems.append(f"{ref.name}: dlib finds no face in the input")
             results.append(row)
             continue
-        row["jpeg85"] = _dist(e_in, jpeg_resave(photo.pixels))
-        row["down_up_2x"] = _dist(e_in, down_up(photo.pixels))
+        row["jpeg85"] = idm.distance_to(e_in, jpeg_resave(photo.pixels))
+        row["down_up_2x"] = idm.distance_to(e_in, down_up(photo.pixels))
         outs: dict[str, float | None] = {}
         for st, pf in variants:
             hs = headshot.render(subject, st, pf)
             if (st, pf) == variants[0]:
-                row["reframe_only"] = _dist(e_in, framing.warp_image(photo.pixels, hs.crop))
-                row["backdrop_only"] = _dist(e_in, backdrop_only(subject, st))
-            d = _dist(e_in, hs.image)
+                row["reframe_only"] = idm.distance_to(e_in, framing.warp_image(photo.pixels, hs.crop))
+                row["backdrop_only"] = idm.distance_to(e_in, backdrop_only(subject, st))
+            d = idm.distance_to(e_in, hs.image)
             outs[f"{st}/{pf}"] = d
             if d is None:
                 problems.append(f"{ref.name}: dlib finds no face in the {st}/{pf} output")

@@ -303,15 +303,6 @@ def write_eye_crops(folder: Path, tag: str, image: np.ndarray, eyes: list[dict[s
         cv2.imwrite(str(folder / f"{tag}.png"), np.hstack(tiles))
 
 
-def _identity(e_in: np.ndarray | None, image: np.ndarray) -> float | None:
-    if e_in is None:
-        return None
-    try:
-        return idm.distance(e_in, idm.embedding(image))
-    except idm.NoFaceForIdentity:
-        return None
-
-
 # -------------------------------------------------------------------------------------------- run
 
 
@@ -338,7 +329,7 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
     lum_none = hs_none.image @ LUMA
     row["none"] = {
         "cheeks_left_right": list(_cheeks(lum_none, lm, fw)),
-        "identity": _identity(e_in, hs_none.image),
+        "identity": idm.distance_to(e_in, hs_none.image),
         "frame_s": hs_none.timings.get("frame"),
     }
     lc, rc = row["none"]["cheeks_left_right"]
@@ -376,7 +367,7 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
         if eyes_dir is not None:
             write_eye_crops(eyes_dir, f"{Path(ref.name).stem}_{name}", hs.image, eyes)
         res["catchlights"] = _catch_summary(eyes, name, res["painted_clock"])
-        res["identity"] = _identity(e_in, hs.image)
+        res["identity"] = idm.distance_to(e_in, hs.image)
         per[name] = res
         if name == "split":
             split_hs = hs

@@ -26,7 +26,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .face import CHIN, FACE_OVAL, Face, region_mask
+from .face import CHIN, Face, region_mask
 from .matte import Matte
 
 __all__ = ["Geometry", "build", "FACE_WIDTH"]

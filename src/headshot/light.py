@@ -183,21 +183,15 @@ def _candidates() -> tuple[np.ndarray, np.ndarray]:
     return np.tile(dirs, (len(_WRAPS), 1)), wraps
 
 
-def _basis(normals: np.ndarray, direction: np.ndarray, wrap: float) -> np.ndarray:
-    """Ambient + first-order spherical harmonics + one clamped (wrapped) Lambertian light."""
-    x, y, z = normals[..., 0], normals[..., 1], normals[..., 2]
-    lam = np.clip((normals @ direction + wrap) / (1 + wrap), 0.0, None)
-    return np.stack([np.ones_like(x), x, y, z, lam], axis=-1)
-
-
 def estimate(geom: Geometry) -> Illumination:
     """Fit the photo's existing light on the face (once per photo).
 
     The model is an ambient term and one clamped Lambertian light whose direction and softness
     are searched over a grid: a window or a lamp on one side leaves a terminator that a linear
-    (spherical-harmonic) model cannot follow, and second-order harmonics overfit the face's folds. The fit uses the skin above the upper lip (forehead,
-    nose, cheeks), where albedo is most uniform (no beard, no lipstick), in two passes, the second
-    without outliers (freckles, specular spots); what it still misses at the scale of a cast shadow
+    (spherical-harmonic) model cannot follow, and second-order harmonics overfit the face's folds.
+    The fit uses the skin above the upper lip (forehead, nose, cheeks), where albedo is most
+    uniform (no beard, no lipstick), in two passes, the second without outliers (freckles,
+    specular spots); what it still misses at the scale of a cast shadow
     is added by :func:`_local_residual`.
     """
     lm = geom.landmarks
@@ -307,7 +301,7 @@ class Shading:
     fill : float
         The fill intensity the meter chose (relative to the key).
     metered : float
-        The cheek ratio the model predicts, in stops.
+        The cheek ratio the model predicts at full strength, in stops.
     notes : tuple of str
     """
 
@@ -504,7 +498,8 @@ def _lit_and_shadow_patches(geom: Geometry, side: int) -> tuple[np.ndarray, np.n
 # ------------------------------------------------------------------------------------- catchlights
 
 
-def _shape(modifier: str, r: float, size: float) -> list[np.ndarray] | tuple[str, float, float]:
+def _shape(modifier: str, r: float, size: float) -> list[np.ndarray]:
+    """The catchlight's outline(s) around its centre, in pixels, for a modifier (not ``ring``)."""
     k = 0.75 + 0.5 * size
     if modifier in ("octabox", "umbrella"):
         rad = 0.2 * r * k

@@ -278,7 +278,7 @@ def render(
 
     gain = retouch.exposure_gain(subject.stats.luminance, st.tone)
     fg = retouch.apply_gain(fg, gain)
-    if shading is not None and rig is not None and lighting is not None:
+    if shading is not None and rig is not None and lighting is not None:  # (narrows the types)
         _, clocks = light_mod.paint_catchlights(fg, crop.apply(subject.face.landmarks[:, :2]), rig, shading.side,
                                                 key=shading.key_light, strength=amount)
         lighting["catchlight_clock"] = [round(c, 2) for c in clocks]

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NoFaceForIdentity", "embedding", "distance", "identity_distance", "model_dir"]
+__all__ = ["NoFaceForIdentity", "embedding", "distance", "distance_to", "identity_distance", "model_dir"]
 
 _INSTALL = "the identity measure needs the eval extra: pip install -e .[eval]"
 
@@ -168,6 +168,16 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     if a.shape != (128,) or b.shape != (128,):
         raise ValueError(f"embeddings must have shape (128,), got {a.shape} and {b.shape}")
     return float(np.linalg.norm(a - b))
+
+
+def distance_to(e_in: np.ndarray | None, image: np.ndarray) -> float | None:
+    """Distance from a known embedding to the largest face of `image`; None when either is missing."""
+    if e_in is None:
+        return None
+    try:
+        return distance(e_in, embedding(image))
+    except NoFaceForIdentity:
+        return None
 
 
 def identity_distance(img_a: np.ndarray, img_b: np.ndarray) -> float:
