@@ -14,10 +14,11 @@ mapped through the output's crop:
    nose's shadow (the nose tip moved 0.12 face widths toward the shadow side and 0.05 down, radius
    0.04) and the outer shadow cheek (the shadow cheek patch moved 0.12 face widths outward). The
    triangle "shows" when it is >= 0.3 stop brighter than both. Reported (no target was set).
-3. Butterfly nose shadow (``butterfly``, ``clamshell``): in the box from the nose tip down to the
-   upper lip, +-0.25 face widths, the pixels >= 0.5 stop darker than in the ``none`` render; the
-   horizontal offset of their luminance-drop-weighted centroid from the nose tip, in face widths.
-   Target: <= 0.10 on every photo for butterfly (clamshell reported).
+3. Butterfly nose shadow (``butterfly``, ``clamshell``), judged in the output itself: in the box from
+   the base of the nose (subnasale) down to the top of the upper lip, +-0.25 face widths, the pixels
+   >= 0.5 stop below the box's lit skin (its 80th percentile); the horizontal offset of their
+   drop-weighted centroid from the nose tip, in face widths. Target: <= 0.10 on every photo for
+   butterfly (clamshell reported; the ``none`` render's offset shown for reference).
 4. Evening out: the ``split`` output (strength 1) is encoded as PNG, analysed again and rendered with
    ``even``; the cheek-to-cheek difference in stops (the re-analysed image's own landmarks) before and
    after. Counted where the split input differs >= 1.5 stops. Target: <= 0.5 stop after, every photo.
@@ -94,6 +95,7 @@ ID_MAX = 0.20
 LIGHT_S = 0.3
 FRONTAL = ("butterfly", "clamshell", "even", "high-key")
 UPPER_LIP = 0
+SUBNASALE = 2
 MOUTH_LEFT_IMG, MOUTH_RIGHT_IMG = 61, 291  # image-left (subject's right) and image-right mouth corners
 EPS = 1e-6
 
@@ -169,26 +171,34 @@ def triangle(lum: np.ndarray, lm: np.ndarray, fw: float, key_side: str) -> dict[
             "centres": {"triangle": tri_c, "nose_shadow": nose_c, "outer_cheek": outer_c}}
 
 
-def nose_shadow(lum: np.ndarray, lum_none: np.ndarray, lm: np.ndarray, fw: float) -> dict[str, Any]:
-    nx, ny = lm[NOSE_TIP]
-    ly = lm[UPPER_LIP][1]
+def nose_shadow(lum: np.ndarray, lm: np.ndarray, fw: float) -> dict[str, Any]:
+    """Where the nose's shadow falls on the upper lip, judged in the image itself.
+
+    Box: from the base of the nose (subnasale) down to the top of the upper lip, +-0.25 face widths
+    around the nose tip (the philtrum and the skin beside it: below the nostrils, so they do not
+    count). Shadow = the box's pixels >= NOSE_DROP stop below the box's lit skin (its 80th
+    percentile); their centroid, weighted by how far below, is compared with the nose tip's x.
+    """
+    nx = lm[NOSE_TIP][0]
+    ty, ly = lm[SUBNASALE][1], lm[UPPER_LIP][1]
     h, w = lum.shape
     x0, x1 = max(0, int(math.floor(nx - 0.25 * fw))), min(w, int(math.ceil(nx + 0.25 * fw)) + 1)
-    y0, y1 = max(0, int(math.floor(min(ny, ly)))), min(h, int(math.ceil(max(ny, ly))) + 1)
+    y0, y1 = max(0, int(math.floor(min(ty, ly)))), min(h, int(math.ceil(max(ty, ly))) + 1)
     if x1 <= x0 or y1 <= y0:
         return {"error": "empty box"}
-    a, b = lum[y0:y1, x0:x1], lum_none[y0:y1, x0:x1]
-    d = np.log2(np.maximum(b, EPS) / np.maximum(a, EPS))
+    a = lum[y0:y1, x0:x1].astype(np.float64)
+    ref = float(np.percentile(a, 80))
+    d = np.log2(max(ref, EPS) / np.maximum(a, EPS))
     m = d >= NOSE_DROP
     n = int(np.count_nonzero(m))
     if n == 0:
-        return {"pixels": 0, "box_pixels": int(m.size), "offset": None, "ok": False, "box_change": -float(np.median(d))}
-    wts = (b - a)[m].astype(np.float64)
+        return {"pixels": 0, "box_pixels": int(m.size), "offset": None, "ok": False}
+    wts = d[m]
     xs = np.nonzero(m)[1].astype(np.float64) + x0
-    cx = float(np.sum(wts * xs) / np.sum(wts)) if np.sum(wts) > 0 else float(np.mean(xs))
+    cx = float(np.sum(wts * xs) / np.sum(wts))
     off = abs(cx - nx) / fw
     return {"pixels": n, "box_pixels": int(m.size), "centroid_x": cx, "nose_x": float(nx), "offset": off,
-            "signed": (cx - nx) / fw, "ok": off <= NOSE_TOL, "box_change": -float(np.median(d))}
+            "signed": (cx - nx) / fw, "ok": off <= NOSE_TOL}
 
 
 def _eye_region(lum: np.ndarray, c: np.ndarray, r: float, poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -336,6 +346,7 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
     row["none"]["cheek_diff_stops"] = abs(_stops(rc, lc)) if lc and rc else None
     row["none"]["triangle_key_left"] = _strip(triangle(lum_none, lm, fw, "left"))
     row["none"]["triangle_key_right"] = _strip(triangle(lum_none, lm, fw, "right"))
+    row["none"]["nose_shadow"] = nose_shadow(lum_none, lm, fw)
 
     per: dict[str, Any] = {}
     split_hs = None
@@ -361,7 +372,7 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
         if name == "rembrandt":
             res["triangle"] = _strip(triangle(lum, lmo, fwo, ks))
         if name in ("butterfly", "clamshell"):
-            res["nose_shadow"] = nose_shadow(lum, lum_none, lmo, fwo)
+            res["nose_shadow"] = nose_shadow(lum, lmo, fwo)
         eyes = [catchlight(lum, lmo, RIGHT_IRIS_CENTER, RIGHT_IRIS, RIGHT_EYE),
                 catchlight(lum, lmo, LEFT_IRIS_CENTER, LEFT_IRIS, LEFT_EYE)]
         if eyes_dir is not None:
@@ -518,32 +529,33 @@ def run(eyes_dir: Path | None = None) -> dict[str, Any]:
 
     # 3. butterfly nose shadow -------------------------------------------------------------------
     md += ["### 3. Butterfly nose shadow", "",
-           f"Box nose tip -> upper lip, +-0.25 face widths; pixels >= {NOSE_DROP} stop darker than the `none` render; "
-           f"|drop-weighted centroid x - nose tip x| / face width ('no shadow': no pixel of the box is that much darker; "
-           "counted as a miss). 'box median change' = median log2(output / none) over the whole box, for context "
-           f"(the rig also re-exposes the face). Target (butterfly): <= {NOSE_TOL} on every photo. "
+           "Judged in the output itself: box from the base of the nose (landmark 2) to the top of the upper lip "
+           "(landmark 0), +-0.25 face widths around the nose tip; shadow = pixels >= "
+           f"{NOSE_DROP} stop below the box's 80th percentile (its lit skin); offset = |shadow centroid x (weighted by "
+           "the drop) - nose tip x| / face width ('no shadow' counts as a miss). The `none` render's offset is shown "
+           f"for reference (the photo's own light). Target (butterfly): <= {NOSE_TOL} on every photo. "
            f"Reproduce: {CMD}.", ""]
     rows = []
     nose_ok: dict[str, list[bool]] = {"butterfly": [], "clamshell": []}
     for r in ok_rows:
         cells = [r["photo"]]
+        nn = r["none"].get("nose_shadow", {})
+        cells.append("—" if nn.get("offset") is None else f"{nn['signed']:+.3f}")
         for name in ("butterfly", "clamshell"):
             ns = r["presets"][name].get("nose_shadow", {})
             if "error" in ns:
-                cells += ["—", "—", ns["error"]]
+                cells += ["—", ns["error"]]
                 nose_ok[name].append(False)
                 continue
             nose_ok[name].append(bool(ns["ok"]))
-            cells.append(f"{ns['box_change']:+.2f}")
             if ns["offset"] is None:
                 cells += ["0", "no shadow ✗"]
             else:
                 cells += [f"{100 * ns['pixels'] / ns['box_pixels']:.0f}%",
                           f"{ns['signed']:+.3f}" + ("" if ns["ok"] else " ✗")]
         rows.append(cells)
-    md.append(C.table(["photo", "butterfly: box median change (stops)", "butterfly: shadow px of box",
-                       "butterfly: offset (fw)", "clamshell: box median change", "clamshell: shadow px",
-                       "clamshell: offset (fw)"], rows))
+    md.append(C.table(["photo", "none: offset (fw)", "butterfly: shadow px of box", "butterfly: offset (fw)",
+                       "clamshell: shadow px", "clamshell: offset (fw)"], rows))
     b_ok = nose_ok["butterfly"]
     ok3 = bool(b_ok) and all(b_ok)
     summary["nose_shadow"] = {k: {"pass": sum(v), "n": len(v)} for k, v in nose_ok.items()}

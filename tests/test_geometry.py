@@ -163,3 +163,17 @@ def test_inflated_silhouette() -> None:
     profile = h[100, 20:60]
     assert np.all(np.diff(profile) >= -1e-4)
     assert profile[1] > 5 and profile[-1] == pytest.approx(30.0, abs=1e-3)
+
+
+def test_eye_openings_and_mouth_are_part_of_the_face(astronaut_subject) -> None:
+    """The tesselation leaves the eyes and the mouth open; the geometry closes them at the rims'
+    height, so a relight neither casts a shadow into the eyes nor lights the teeth as the body."""
+    g = astronaut_subject.geometry
+    lm = g.landmarks
+    for centre, rim in ((face_mod.RIGHT_IRIS_CENTER, geometry._HOLES[0]), (face_mod.LEFT_IRIS_CENTER, geometry._HOLES[1])):
+        x, y = np.round(lm[centre, :2]).astype(int)
+        assert g.face[y, x] > 0.99
+        rim_depth = np.mean([g.depth[int(round(lm[j, 1])), int(round(lm[j, 0]))] for j in rim])
+        assert abs(g.depth[y, x] - rim_depth) < 0.03 * g.face_width
+    mx, my = np.round((lm[13, :2] + lm[14, :2]) / 2).astype(int)
+    assert g.face[my, mx] > 0.99

@@ -143,6 +143,15 @@ def _smoothstep(x: np.ndarray, a: float, b: float) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
+# The mesh's holes, as closed loops of landmark indices: the two eye openings (lid margins) and
+# the mouth (inner lip line).
+_HOLES = (
+    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
+    (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191),
+)
+
+
 @lru_cache(maxsize=1)
 def _triangles() -> np.ndarray:
     """The face mesh's triangles (the 3-cliques of MediaPipe's tesselation edges), shape (T, 3)."""
@@ -175,9 +184,23 @@ def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, n
         np.add.at(vn, tris[:, k], fn)
     vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-9)
 
+    # The tesselation leaves the eye openings and the mouth open. Left as holes they would take the
+    # inflated body's height and normals (far below the lids), so a relight would cast shadows
+    # into the eyes and light the teeth from a different surface: close each with a fan around a
+    # centre vertex at the rim's mean height and normal (eyeball and teeth sit close to their rims).
+    xy = lm[:468, :2]
+    for loop in _HOLES:
+        idx = np.array(loop)
+        xy = np.vstack([xy, xy[idx].mean(axis=0)])
+        p3 = np.vstack([p3, p3[idx].mean(axis=0)])
+        n = vn[idx].mean(axis=0)
+        vn = np.vstack([vn, n / max(float(np.linalg.norm(n)), 1e-9)])
+        c = len(p3) - 1
+        tris = np.vstack([tris, np.column_stack([idx, np.roll(idx, -1), np.full(len(idx), c)])]).astype(np.int32)
+
     ids = np.full(shape, -1, dtype=np.int32)
     order = np.argsort(p3[tris].mean(axis=1)[:, 2])  # far first
-    pts16 = np.round(lm[:468, :2] * 16).astype(np.int32)
+    pts16 = np.round(xy * 16).astype(np.int32)
     for t in order:
         cv2.fillPoly(ids, [pts16[tris[t]]], int(t), lineType=cv2.LINE_8, shift=4)
     height = np.zeros(shape, dtype=np.float32)
@@ -187,7 +210,7 @@ def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, n
     if yy.size == 0:
         return height, normals, inside
     tri = tris[ids[yy, xx]]
-    a, b, c = lm[tri[:, 0], :2], lm[tri[:, 1], :2], lm[tri[:, 2], :2]
+    a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
     p = np.column_stack([xx, yy]).astype(np.float64)
     v0, v1, v2 = b - a, c - a, p - a
     d00 = (v0 * v0).sum(1)
@@ -284,7 +307,7 @@ def build(pixels: np.ndarray, face: Face, matte: Matte) -> Geometry:
     ring = inside & ~core.astype(bool)
     offset = float(np.median((h_body - h_face)[ring])) if np.any(ring) else 0.0
     wface = cv2.GaussianBlur(core.astype(np.float32), (0, 0), _BLEND_SIGMA * fw)
-    wface = np.where(inside, wface, 0.0).astype(np.float32)
+    wface = np.clip(np.where(inside, wface, 0.0), 0.0, 1.0).astype(np.float32)
     depth = wface * (h_face + offset) + (1.0 - wface) * h_body
     depth = cv2.GaussianBlur(depth.astype(np.float32), (0, 0), max(0.6, _SMOOTH_SIGMA * fw))
     # Inside the face the mesh's own smooth normals, outside the inflated body's, blended softly.

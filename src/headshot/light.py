@@ -2,18 +2,27 @@
 
 The photo is relit, not repainted: each pixel keeps its own albedo and texture and is multiplied by a
 shading *ratio* — the rig's shading divided by the photo's own, both evaluated on the subject's
-geometry (:mod:`headshot.geometry`):
+geometry (:mod:`headshot.geometry`).
+
+The ratio changes the light at the scale of the head's *form* (cheeks, forehead, jaw, the side of
+the nose; :data:`FORM_SIGMA`), plus the cast shadows, and leaves the face's finer shading — the
+folds of the eyelids, the lip line, the nasolabial fold — as the photo has it. That is a choice,
+measured: a ratio with the mesh's fine relief in it (dividing out and repainting the shading of the
+eye sockets and the lips from a 478-point mesh) moved dlib's identity embedding twice as far
+(median 0.30 against 0.19 over the dev photos x presets; ``benchmarks/bench_light.py``) and looked
+like a different face; the fine shading is the person's, and the mesh is not accurate enough to
+redo it.
 
 1. :func:`estimate` (once per photo) fits the photo's existing light to the luminance of the upper
    face's skin: ambient + one clamped Lambertian light whose direction and softness are searched
-   (a window's terminator, which a linear model cannot follow), then adds
+   (a window's terminator, which a linear model cannot follow), taken at the scale of the form, then adds
    what that smooth model misses at the scale of a cast shadow, on skin-coloured pixels only (a
    beard is albedo, not shadow).
 2. :func:`shade` (once per variant) evaluates the rig — key, fill, rim; Lambertian with a wrap term
    that softens the terminator of large sources; cast shadows from the depth map whose penumbra
    follows the light's size — and *meters* it like a photographer: the fill is set so that the two
-   cheeks read the rig's ratio on this face. The result is normalised so the lit cheek keeps the
-   face's own exposure.
+   cheeks read the rig's ratio on this face. The result is normalised so the face's skin keeps its
+   mean luminance: the rig changes the light, the tone stage sets the exposure.
 3. :func:`paint_catchlights` (in the output frame) tones down stray reflections in the irises and
    paints the key's catchlight where a spherical cornea would reflect it: the same clock position
    in both eyes by construction, shaped like the modifier.
@@ -59,8 +68,8 @@ CHEEK_RADIUS = 0.07
 AMBIENT = 0.02  # the studio's bounce light, relative to the key
 WRAP = 0.35  # terminator wrap of the largest source (size 1)
 SWING_STEP, SWING_MAX = 8.0, 32.0  # how far the meter may move the key around the face, degrees
-MAX_RATIO, MIN_RATIO = 3.0, 1.0 / 32.0
-HOT_SPOT = 1.3  # how far above the lit cheek's level a lift may take a region
+MAX_RATIO, MIN_RATIO = 5.0, 1.0 / 32.0  # a lift of up to 2.3 stops: a window's shadow side
+HOT_SPOT = 1.3  # how far above the lit skin's level (upper quartile) a lift may take a region
 MIN_FILL, MAX_FILL = 0.0, 4.0
 CORNEA = 1.3  # cornea radius / iris radius: where on the eye a light's reflection appears
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
@@ -152,7 +161,8 @@ class Illumination:
         The fitted model (see :func:`estimate`): ambient and light intensity (normalised so the
         shading's mean over the fitted skin is 1), the light's direction (3) and wrap (1).
     shading : ndarray, shape (h, w), float32
-        That shading evaluated over the geometry frame (1 = the face's mean level).
+        That shading over the geometry frame (1 = the face's mean level): the fitted light at the
+        scale of the head's form (:data:`FORM_SIGMA`) times the local residual (a hard shadow).
     level : float
         Mean linear luminance of the fitted skin.
     highlight : float
@@ -169,7 +179,10 @@ class Illumination:
     residual: float
 
 
-MIN_SHADING = 0.2
+MIN_SHADING = 0.1
+# The scale of the light's changes, in face widths (the sigma of a normalised Gaussian average over
+# the subject): the head's form, not the mesh's folds. See the module docstring.
+FORM_SIGMA = 0.15
 # Candidate directions of the photo's dominant light (azimuth, elevation in degrees) and wraps.
 _AZIMUTHS = np.arange(-90.0, 91.0, 10.0)
 _ELEVATIONS = np.arange(-30.0, 71.0, 10.0)
@@ -241,15 +254,20 @@ def estimate(geom: Geometry) -> Illumination:
     d = dirs[best_i].astype(np.float32)
     w = np.float32(wraps[best_i])
     shading = (amb + lam * np.clip((geom.normals @ d + w) / (1 + w), 0.0, None)) / level
-    shading = np.maximum(shading, MIN_SHADING).astype(np.float32)
+    # The model's light at the scale of the head's form (as the rig's, see shade()); what it misses
+    # at a smaller scale, a hard window shadow, is measured in the photo by the residual below.
+    shading = np.maximum(_form(np.maximum(shading, MIN_SHADING).astype(np.float32), geom), MIN_SHADING)
     shading = shading * _local_residual(geom, shading, level, c_ref=_chroma(geom.rgb[vv[keep], uu[keep]]))
     highlight = float(np.clip(np.percentile(y[keep], 75) / max(level, 1e-6), 1.0, 1.5))
     return Illumination(coeffs=coeffs, shading=shading, level=level, highlight=highlight, residual=residual)
 
 
 RESIDUAL_SIGMA = 0.08  # face widths: the scale of light features the residual captures
-RESIDUAL_DEADBAND = 0.25  # stops of slow skin variation left alone (albedo: blush, tan lines)
-CHROMA_GATE = (0.03, 0.08)  # chromaticity distance from the skin's at which a pixel stops counting
+RESIDUAL_DEADBAND = 0.1  # stops of slow skin variation left alone (albedo: blush, tan lines)
+# Chromaticity distance from the skin's at which a pixel stops counting: wide enough that skin in a
+# deep shadow (its colour shifts with the light and the camera's noise) still counts, narrow enough
+# to leave out a dark beard.
+CHROMA_GATE = (0.1, 0.2)
 
 
 def _chroma(rgb: np.ndarray) -> np.ndarray:
@@ -364,11 +382,28 @@ def _visibility(depth: np.ndarray, l: np.ndarray, size: float, face_width: float
     return cv2.GaussianBlur(back, (0, 0), sigma)
 
 
+def _form(x: np.ndarray, geom: Geometry) -> np.ndarray:
+    """``x`` at the scale of the head's form: a normalised Gaussian average over the subject with a
+    sigma of FORM_SIGMA face widths (the background does not bleed in at the silhouette).
+
+    Computed at a quarter of the geometry frame's resolution (the result is smooth at that scale)."""
+    h, w = geom.shape
+    small = (max(2, w // 4), max(2, h // 4))
+    wt = cv2.resize(geom.subject, small, interpolation=cv2.INTER_AREA)
+    xs = cv2.resize(x, small, interpolation=cv2.INTER_AREA)
+    sig = FORM_SIGMA * geom.face_width / 4
+    num = cv2.GaussianBlur(xs * (wt if xs.ndim == 2 else wt[..., None]), (0, 0), sig)
+    den = np.maximum(cv2.GaussianBlur(wt, (0, 0), sig), 1e-3)
+    out = num / (den if xs.ndim == 2 else den[..., None])
+    return cv2.resize(out.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def _light_terms(geom: Geometry, light: Light, side: int, rotation: np.ndarray,
                  shadows: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(diffuse x visibility, visibility) of one light over the geometry frame."""
+    """(diffuse x visibility, visibility) of one light over the geometry frame, the diffuse term
+    at the scale of the head's form (:func:`_form`)."""
     l_photo = _to_photo(light_direction(light, side), rotation)
-    diff = _diffuse(geom.normals, l_photo, light.size)
+    diff = _form(_diffuse(geom.normals, l_photo, light.size), geom)
     if not shadows:
         return diff, np.ones_like(diff)
     vis = _visibility(geom.depth, l_photo, light.size, geom.face_width)
@@ -442,12 +477,20 @@ def shade(geom: Geometry, illum: Illumination, rig: Rig, *, rotation: np.ndarray
     lit_level = float(lum[lit_c].mean())
     shadow_level = float(lum[shadow_c].mean())
     metered = math.log2(max(lit_level, 1e-6) / max(shadow_level, 1e-6))
-    # Expose for the lit cheek: it is placed at the skin's own upper-quartile level.
-    ratio = total * np.float32(illum.highlight / max(lit_level, 1e-6)) / illum.shading[..., None]
-    # Nothing is lifted above the lit cheek's level by more than HOT_SPOT: where the fit mistakes
-    # dark albedo or a deep shadow for light, a lift is capped instead of burning out (the cap is
-    # on the locally averaged luminance, so the skin's texture is kept).
-    smooth_y = cv2.GaussianBlur(geom.luminance, (0, 0), 0.02 * geom.face_width)
+    # The rig changes the face's light, not its exposure: the ratio is scaled so the face's skin keeps
+    # its mean luminance (a photographer meters the face; the tone stage sets the exposure).
+    ratio = total / illum.shading[..., None]
+    skin = (geom.skin > 0.5) & (geom.face > 0.5)
+    if np.count_nonzero(skin) >= 50:
+        y = geom.luminance[skin]
+        ratio *= np.float32(float(y.sum()) / max(float((y * (ratio[skin] @ LUMA)).sum()), 1e-9))
+    else:  # no skin to meter (a tiny face): expose for the lit cheek at the skin's upper quartile
+        ratio *= np.float32(illum.highlight / max(lit_level, 1e-6))
+    # Nothing is lifted above the lit skin's level (upper quartile) by more than HOT_SPOT: where the
+    # fit mistakes dark albedo or a deep shadow for light, a lift is capped instead of burning out.
+    # The cap is on the luminance at the form's scale: a cap that followed the photo's finer detail
+    # would tone-map the features (it measurably moved the identity embedding).
+    smooth_y = _form(geom.luminance, geom)
     cap = np.float32(HOT_SPOT * illum.level * illum.highlight) / np.maximum(smooth_y, 1e-4)
     ratio = np.minimum(ratio, np.maximum(cap, 1.0)[..., None])
     np.clip(ratio, MIN_RATIO, MAX_RATIO, out=ratio)
