@@ -170,6 +170,9 @@ class Illumination:
         lit side of the face.
     residual : float
         Relative RMS residual of the fit (how much of the skin's variation the light explains not).
+    form_luminance : ndarray, shape (h, w), float32
+        The photo's luminance at the scale of the head's form (what :func:`shade` caps lifts
+        against; it depends on the photo only, so it is computed once here).
     """
 
     coeffs: np.ndarray
@@ -177,6 +180,7 @@ class Illumination:
     level: float
     highlight: float
     residual: float
+    form_luminance: np.ndarray
 
 
 MIN_SHADING = 0.1
@@ -221,7 +225,8 @@ def estimate(geom: Geometry) -> Illumination:
     vv, uu, y = vv[ok], uu[ok], y[ok]
     if y.size < 50:
         coeffs = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
-        return Illumination(coeffs, np.ones(geom.shape, np.float32), float(np.median(y)) if y.size else 0.2, 1.0, 0.0)
+        return Illumination(coeffs, np.ones(geom.shape, np.float32), float(np.median(y)) if y.size else 0.2, 1.0, 0.0,
+                            _form(geom.luminance, geom))
     n = geom.normals[vv, uu].astype(np.float64)
     dirs, wraps = _candidates()
     lam_all = np.clip((n @ dirs.T + wraps) / (1 + wraps), 0.0, None)  # (N, candidates)
@@ -259,7 +264,8 @@ def estimate(geom: Geometry) -> Illumination:
     shading = np.maximum(_form(np.maximum(shading, MIN_SHADING).astype(np.float32), geom), MIN_SHADING)
     shading = shading * _local_residual(geom, shading, level, c_ref=_chroma(geom.rgb[vv[keep], uu[keep]]))
     highlight = float(np.clip(np.percentile(y[keep], 75) / max(level, 1e-6), 1.0, 1.5))
-    return Illumination(coeffs=coeffs, shading=shading, level=level, highlight=highlight, residual=residual)
+    return Illumination(coeffs=coeffs, shading=shading, level=level, highlight=highlight, residual=residual,
+                        form_luminance=_form(geom.luminance, geom))
 
 
 RESIDUAL_SIGMA = 0.08  # face widths: the scale of light features the residual captures
@@ -490,8 +496,7 @@ def shade(geom: Geometry, illum: Illumination, rig: Rig, *, rotation: np.ndarray
     # fit mistakes dark albedo or a deep shadow for light, a lift is capped instead of burning out.
     # The cap is on the luminance at the form's scale: a cap that followed the photo's finer detail
     # would tone-map the features (it measurably moved the identity embedding).
-    smooth_y = _form(geom.luminance, geom)
-    cap = np.float32(HOT_SPOT * illum.level * illum.highlight) / np.maximum(smooth_y, 1e-4)
+    cap = np.float32(HOT_SPOT * illum.level * illum.highlight) / np.maximum(illum.form_luminance, 1e-4)
     ratio = np.minimum(ratio, np.maximum(cap, 1.0)[..., None])
     np.clip(ratio, MIN_RATIO, MAX_RATIO, out=ratio)
 
