@@ -9,7 +9,7 @@ the nose; :data:`FORM_SIGMA`), plus the cast shadows, and leaves the face's fine
 folds of the eyelids, the lip line, the nasolabial fold — as the photo has it. That is a choice,
 measured: a ratio with the mesh's fine relief in it (dividing out and repainting the shading of the
 eye sockets and the lips from a 478-point mesh) moved dlib's identity embedding twice as far
-(median 0.30 against 0.19 over the dev photos x presets; ``benchmarks/bench_light.py``) and looked
+(median 0.30 against 0.22 over the dev photos x presets; ``benchmarks/bench_light.py``) and looked
 like a different face; the fine shading is the person's, and the mesh is not accurate enough to
 redo it.
 
