@@ -204,3 +204,134 @@ def test_style_light(tmp_path: Path) -> None:
     assert s.rig is not None and s.rig.name == "rembrandt" and s.strength == 0.5
     f.write_text('[light]\nrig = "none"\n')
     assert load_style(f).rig is None
+
+
+# ------------------------------------------------------------------------------------ backdrops
+
+
+def test_new_backdrop_styles_load() -> None:
+    canvas = load_style("canvas").backdrop
+    assert canvas.kind == "canvas" and 0 < canvas.mottle <= 1 and canvas.mottle_colour is not None
+    office = load_style("office").backdrop
+    assert office.kind == "bokeh" and office.lights > 0 and office.blur is not None
+    assert load_style("canvas-brown").backdrop.seed != canvas.seed
+
+
+def test_studio_colour_names() -> None:
+    for name in ("cream", "navy", "slate", "blue-grey", "taupe", "olive", "umber", "mid-grey"):
+        rgb = parse_colour(name, where="x")
+        assert all(0 <= c <= 1 for c in rgb)
+    assert parse_colour("navy", where="x")[2] > parse_colour("navy", where="x")[0]
+    assert min(parse_colour("cream", where="x")) > 0.75
+
+
+def test_backdrop_keys_and_defaults(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('[backdrop]\nkind = "canvas"\ncolour = "slate"\nmottle_colour = "#202830"\nmottle = 0.4\n'
+                 'scale = 0.5\nseed = 42\nfalloff = 0.6\n')
+    bd = load_style(f).backdrop
+    assert (bd.kind, bd.mottle, bd.scale, bd.seed, bd.falloff) == ("canvas", 0.4, 0.5, 42, 0.6)
+    assert bd.colour == parse_colour("slate", where="x") and bd.mottle_colour == parse_colour("#202830", where="x")
+    f.write_text('[backdrop]\nkind = "bokeh"\n')
+    bd = load_style(f).backdrop
+    assert bd.kind == "bokeh" and bd.blur is None and bd.lights == 18 and bd.seed == 1
+    f.write_text('[backdrop]\nkind = "bokeh"\nlights = 0\nblur = 0.05\nseed = 2147483647\n')
+    bd = load_style(f).backdrop
+    assert (bd.lights, bd.blur, bd.seed) == (0, 0.05, 2**31 - 1)
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[backdrop]\nkind = "canvas"\nmottle = 1.5\n', ["[backdrop].mottle", "outside"]),
+        ('[backdrop]\nkind = "canvas"\nmottel = 0.5\n', ["unknown key", "mottel"]),
+        ('[backdrop]\nkind = "canvas"\nscale = 0\n', ["scale", "outside"]),
+        ('[backdrop]\nkind = "canvas"\nmottle_colour = "mauve-ish"\n', ["mottle_colour", "#rrggbb"]),
+        ('[backdrop]\nkind = "canvas"\npath = "x.jpg"\n', ["[backdrop].path", "not used by kind 'canvas'", "image"]),
+        ('[backdrop]\nkind = "gradient"\nseed = 3\n', ["seed", "not used by kind 'gradient'", "canvas, bokeh"]),
+        ('[backdrop]\nkind = "bokeh"\nfalloff = 0.3\n', ["falloff", "not used by kind 'bokeh'"]),
+        ('[backdrop]\nkind = "bokeh"\nlights = 500\n', ["lights", "outside"]),
+        ('[backdrop]\nkind = "bokeh"\nlights = 2.5\n', ["lights", "int"]),
+        ('[backdrop]\nkind = "bokeh"\nseed = 1.5\n', ["seed", "int"]),
+        ('[backdrop]\nkind = "bokeh"\nseed = -1\n', ["seed", "outside"]),
+        ('[backdrop]\nkind = "bokeh"\nblur = 0.5\n', ["blur", "outside"]),
+        ('[backdrop]\nkind = "bokeh"\nblur = 0\n', ["blur", "outside"]),
+        ('[backdrop]\nkind = "image"\n', ["[backdrop].path", "required"]),
+        (
+            '[backdrop]\nkind = "image"\npath = "missing-env.jpg"\n',
+            ["[backdrop].path", "missing-env.jpg", "does not exist"],
+        ),
+        ('[backdrop]\nkind = "image"\ncolour = "white"\npath = "a.jpg"\n', ["colour", "not used by kind 'image'"]),
+        ('[backdrop]\nkind = "neon"\n', ["kind", "canvas", "bokeh", "image"]),
+    ],
+)
+def test_bad_backdrops_are_named(tmp_path: Path, text: str, words: list[str]) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(PresetError) as e:
+        load_style(f)
+    msg = str(e.value)
+    assert str(f) in msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def _env_png(path: Path) -> Path:
+    import numpy as np
+
+    from headshot.imageio import save
+
+    save(np.full((20, 30, 3), 0.3, np.float32), path)
+    return path
+
+
+def test_image_backdrop_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "styles" / "env").mkdir(parents=True)
+    env = _env_png(tmp_path / "styles" / "env" / "lobby.png")
+    f = tmp_path / "styles" / "lobby.toml"
+    f.write_text('[backdrop]\nkind = "image"\npath = "env/lobby.png"\nblur = 0.01\nmatch = 0.3\n'
+                 'darken_ev = 1.5\nexposure_ev = -0.5\n')
+    monkeypatch.chdir(tmp_path)
+    bd = load_style(f).backdrop
+    assert bd.path == str(env.resolve())
+    assert (bd.blur, bd.match, bd.darken_ev, bd.exposure_ev) == (0.01, 0.3, 1.5, -0.5)
+    # A relative style path (from the working folder) still resolves against the style's own folder.
+    assert load_style("styles/lobby.toml").backdrop.path == str(env.resolve())
+    # Absolute paths and ~ work too.
+    f.write_text(f'[backdrop]\nkind = "image"\npath = "{env}"\n')
+    bd = load_style(f).backdrop
+    assert bd.path == str(env.resolve()) and bd.blur is None and bd.match == 0.7 and bd.darken_ev == 1.0
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        ("match = 1.5\n", ["match", "outside"]),
+        ("darken_ev = 9\n", ["darken_ev", "outside"]),
+        ("exposure_ev = -5\n", ["exposure_ev", "outside"]),
+        ("blur = 0.3\n", ["blur", "outside"]),
+        ("mottle = 0.3\n", ["mottle", "not used by kind 'image'"]),
+    ],
+)
+def test_bad_image_backdrops_are_named(tmp_path: Path, extra: str, words: list[str]) -> None:
+    _env_png(tmp_path / "env.png")
+    f = tmp_path / "bad.toml"
+    f.write_text('[backdrop]\nkind = "image"\npath = "env.png"\n' + extra)
+    with pytest.raises(PresetError) as e:
+        load_style(f)
+    msg = str(e.value)
+    assert str(f) in msg
+    for w in words:
+        assert w in msg, (w, msg)
+
+
+def test_unreadable_environment_image_is_named(tmp_path: Path) -> None:
+    (tmp_path / "env.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (tmp_path / "notes.jpg").write_text("not an image at all")
+    for name in ("env.jpg", "notes.jpg"):
+        f = tmp_path / "bad.toml"
+        f.write_text(f'[backdrop]\nkind = "image"\npath = "{name}"\n')
+        with pytest.raises(PresetError) as e:
+            load_style(f)
+        msg = str(e.value)
+        assert str(f) in msg and "[backdrop].path" in msg and name in msg and "cannot be used" in msg

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--format", default="jpg", choices=[*FORMATS, "jpeg"], help="output format (default: jpg)")
     m.add_argument("--size", type=int, metavar="PX", help="longest side of each headshot in pixels")
     m.add_argument("--quality", type=int, default=92, metavar="Q", help="JPEG/WebP quality 1-100 (default: 92)")
+    m.add_argument("--transparent", action="store_true",
+                   help="write the subject without a backdrop, with its alpha (needs --format png or webp)")
     m.add_argument("-q", "--quiet", action="store_true", help="print only failures")
 
     c = sub.add_parser("check", help="run the capture checks only and give advice")
@@ -138,6 +140,7 @@ def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lights=lights,
         out_dir=a.out,
         format=a.format,
+        transparent=a.transparent,
         size=a.size,
         quality=a.quality,
         on_progress=progress,

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from . import backdrop as backdrop_mod
+from . import composite as composite_mod
 from . import checks as checks_mod
 from . import face as face_mod
 from . import framing, geometry as geometry_mod, light as light_mod, matte as matte_mod, retouch
@@ -79,6 +80,10 @@ class Subject:
     levels: tuple[np.ndarray, ...] = ()
     geometry: geometry_mod.Geometry | None = None
     illumination: light_mod.Illumination | None = None
+    # The photo and matte warped into recent frames, so a second style on the same frame (another
+    # backdrop) does not warp the photo again. Not part of the subject's identity.
+    _framed: dict[tuple[object, ...], tuple[tuple[object, ...], np.ndarray, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class Headshot:
         Linear gain applied to the subject.
     lighting : dict or None
         The light rig applied and what its meter chose (None: the photo's own light).
+    foreground : ndarray, shape (H, W, 3), float32, or None
+        The subject's own colours (relit and toned, before the backdrop), for transparent outputs.
     notes : tuple of str
         What a person should know about this output.
     timings : dict of str to float
@@ -112,11 +119,33 @@ class Headshot:
     notes: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
     lighting: dict[str, object] | None = None
+    foreground: np.ndarray | None = None
 
     @property
     def dpi(self) -> tuple[int, int] | None:
         d = self.platform.dpi
         return (d, d) if d else None
+
+
+FRAMED_CACHE = 4  # frames kept per subject (each ~16 bytes per output pixel)
+
+
+def _face_colour(fg: np.ndarray, alpha: np.ndarray, crop: framing.Crop, subject: Subject) -> tuple[float, float, float]:
+    """Mean linear colour of the subject's face skin in the output frame."""
+    box = subject.face.box
+    pts = crop.apply(np.array([[box.x0, box.y0], [box.x1, box.y1]], dtype=np.float64))
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+    h, w = alpha.shape
+    x0, x1, y0, y1 = max(0, x0), min(w, x1), max(0, y0), min(h, y1)
+    if x1 <= x0 or y1 <= y0:
+        return (0.2, 0.15, 0.12)
+    part = fg[y0:y1, x0:x1].reshape(-1, 3)
+    sure = alpha[y0:y1, x0:x1].reshape(-1) > 0.9
+    if not sure.any():
+        return (0.2, 0.15, 0.12)
+    m = part[sure].mean(axis=0)
+    return (float(m[0]), float(m[1]), float(m[2]))
 
 
 def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "largest") -> Subject:
@@ -246,11 +275,27 @@ def render(
         subject.face, (photo.width, photo.height), pf, size=size,
         touching=subject.matte.edges, head_top=subject.matte.head_top,
     )
-    fg = framing.warp_image(photo.pixels, crop, levels=subject.levels)
-    alpha = framing.warp_alpha(subject.matte.alpha, subject.matte.scale, crop)
-    if subject.matte.decontaminate is not None:
-        fg += framing.warp_alpha(subject.matte.decontaminate, subject.matte.scale, crop, top=False)
-        np.clip(fg, 0.0, 1.0, out=fg)
+    # Keyed by the frame and, by identity, the arrays it was made from: dataclasses.replace() of a
+    # subject shares this dict, and its copy must not be served the original's pixels.
+    key = (crop.width, crop.height, crop.matrix.tobytes())
+    sources = (photo.pixels, subject.matte.alpha, subject.matte.decontaminate)
+    framed = subject._framed.get(key)
+    if framed is not None and not all(a is b for a, b in zip(framed[0], sources)):
+        framed = None
+    if framed is None:
+        fg = framing.warp_image(photo.pixels, crop, levels=subject.levels)
+        alpha = framing.warp_alpha(subject.matte.alpha, subject.matte.scale, crop)
+        if subject.matte.decontaminate is not None:
+            fg += framing.warp_alpha(subject.matte.decontaminate, subject.matte.scale, crop, top=False)
+            np.clip(fg, 0.0, 1.0, out=fg)
+        fg.flags.writeable = False
+        alpha.flags.writeable = False
+        while len(subject._framed) >= FRAMED_CACHE:
+            subject._framed.pop(next(iter(subject._framed)))
+        subject._framed[key] = (sources, fg, alpha)
+    else:
+        _, fg, alpha = framed
+    fg = fg.copy()
     timings["frame"] = time.perf_counter() - t
     t = time.perf_counter()
 
@@ -290,15 +335,22 @@ def render(
     if pf.plain_backdrop is not None:
         bd = Backdrop(kind="solid", colour=pf.plain_backdrop, grain=0.0)
         notes.append(f"{pf.name} requires a plain light backdrop: the style's backdrop was replaced")
-    bg = backdrop_mod.render(bd, crop.width, crop.height)
+    key_rgb = None
+    if bd.kind == "image":
+        # An environment is matched to the subject's lit face (its mean colour in the output).
+        key_rgb = _face_colour(fg, alpha, crop, subject)
+    bg = backdrop_mod.render(bd, crop.width, crop.height, key=key_rgb)
     if rig is not None and rig.background_ev != 0 and pf.plain_backdrop is None:
         bg = np.clip(bg * np.float32(2.0 ** (rig.background_ev * amount)), 0.0, 1.0)
-    # fg * a + bg * (1 - a) in one pass (OpenCV normalises the two weights, which sum to 1 here).
-    image = cv2.blendLinear(fg, bg, alpha, 1.0 - alpha)
+    # Light wrap and the paper shadow belong to a studio backdrop, not to an ID photo's plain one.
+    finish = st.finish if pf.plain_backdrop is None else composite_mod.Finish()
+    side = 0.0 if shading is None else float(np.sign(shading.side))
+    image = composite_mod.composite(fg, alpha, bg, finish, key_side=side)
     timings["composite"] = time.perf_counter() - t
     return Headshot(
         image=image.astype(np.float32, copy=False),
         alpha=alpha,
+        foreground=fg,
         style=st,
         platform=pf,
         crop=crop,
@@ -309,8 +361,25 @@ def render(
     )
 
 
-def save(headshot: Headshot, path: str | os.PathLike[str], *, format: str | None = None, quality: int = 92) -> Path:
-    """Write a headshot (sRGB, embedded profile, no metadata from the input; platform dpi if any)."""
+def save(headshot: Headshot, path: str | os.PathLike[str], *, format: str | None = None, quality: int = 92,
+         transparent: bool = False) -> Path:
+    """Write a headshot (sRGB, embedded profile, no metadata from the input; platform dpi if any).
+
+    With ``transparent=True`` the subject is written without its backdrop, with its alpha (PNG or
+    WebP only): the colours are the subject's own (decontaminated, relit, toned), straight alpha.
+
+    Raises
+    ------
+    ValueError
+        ``transparent`` with a format that has no alpha channel (JPEG).
+    """
+    if transparent:
+        fmt = (format or Path(path).suffix.lstrip(".")).lower()
+        if fmt in ("jpg", "jpeg"):
+            raise ValueError("a transparent headshot needs PNG or WebP (JPEG has no alpha channel); use --format png")
+        fg = headshot.foreground if headshot.foreground is not None else headshot.image
+        colour, alpha = composite_mod.transparent(fg, headshot.alpha)
+        return save_image(colour, path, format=format, quality=quality, alpha=alpha, dpi=headshot.dpi)
     return save_image(headshot.image, path, format=format, quality=quality, dpi=headshot.dpi)
 
 
@@ -459,6 +528,7 @@ def make(
     quality: int = 92,
     on_progress: Callable[[Progress], None] | None = None,
     lights: Sequence[Rig | str | os.PathLike[str]] | None = None,
+    transparent: bool = False,
 ) -> list[PhotoResult]:
     """Make headshots of several photos: one analysis per photo, one output per style x platform
     (x light rig, when `lights` is given).
@@ -487,6 +557,8 @@ def make(
     lights : sequence of Rig, rig names, .toml paths or "none", optional
         Light rigs to render each style with (``"none"`` keeps the photo's own light). Default: each
         style's own rig, and the light is not part of the file names.
+    transparent : bool
+        Write the subject without a backdrop, with its alpha (``format`` must be png or webp).
 
     Returns
     -------
@@ -506,6 +578,8 @@ def make(
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
+    if transparent and fmt == "jpg":
+        raise ValueError("a transparent headshot needs PNG or WebP (JPEG has no alpha channel); use --format png")
     if size is not None and not 16 <= size <= 12000:
         raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
     sts = [_as_style(s) for s in (styles or DEFAULT_STYLES)]
@@ -556,7 +630,7 @@ def make(
             try:
                 hs = render(subject, st, pf, size=size, light=lt)
                 t = time.perf_counter()
-                path = save(hs, folder / f"{stem}.{fmt}", format=fmt, quality=quality)
+                path = save(hs, folder / f"{stem}.{fmt}", format=fmt, quality=quality, transparent=transparent)
                 enc = time.perf_counter() - t
             except HeadshotError as e:
                 error = error or str(e)

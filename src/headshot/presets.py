@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .composite import Finish
 from .errors import PresetError
 
 __all__ = [
     "Backdrop",
+    "BACKDROP_KINDS",
     "Tone",
     "Style",
     "Platform",
@@ -47,6 +49,14 @@ _NAMED = {
     "charcoal": "#2e3033",
     "black": "#141516",
     "beige": "#d8cbb6",
+    # Further studio paper and canvas colours.
+    "cream": "#e9e1cf",
+    "taupe": "#9d9286",
+    "slate": "#5f6b78",
+    "blue-grey": "#7b8794",
+    "navy": "#1f3a5f",
+    "olive": "#5e6450",
+    "umber": "#5b4a3c",
 }
 
 
@@ -63,19 +73,28 @@ def parse_colour(value: Any, *, where: str) -> tuple[float, float, float]:
     )
 
 
+BACKDROP_KINDS = ("solid", "gradient", "canvas", "bokeh", "image")
+DEFAULT_SEED = 1
+
+
 @dataclass(frozen=True)
 class Backdrop:
-    """A studio backdrop.
+    """A studio backdrop (see ``docs/backdrops.md`` for pictures in words and every style-file key).
 
     Attributes
     ----------
-    kind : {"solid", "gradient"}
+    kind : {"solid", "gradient", "canvas", "bokeh", "image"}
         ``solid``: one flat colour. ``gradient``: seamless paper lit by a background light, brightest
-        at ``center`` and falling off toward the edges.
+        at ``center`` and falling off toward the edges. ``canvas``: a mottled, hand-painted muslin
+        (the classic portrait canvas) under the same background light. ``bokeh``: an out-of-focus
+        office interior with soft round highlights. ``image``: a photo of an environment supplied
+        by the user, blurred as if by depth of field and matched to the subject.
     colour : (r, g, b) sRGB in [0, 1]
-        The colour where the background light is brightest (all over for ``solid``).
+        The colour where the background light is brightest (all over for ``solid``); the base paint
+        of ``canvas``; the overall tone of ``bokeh``. Not used by ``image``.
     edge_colour : (r, g, b) sRGB in [0, 1] or None
-        The colour at the frame's corners for ``gradient``; ``None`` = ``colour`` darkened by ``falloff``.
+        The colour at the frame's corners for ``gradient`` and ``canvas``; ``None`` = ``colour``
+        darkened by ``falloff``.
     falloff : float in [0, 1]
         How much darker the corners are than the centre, in stops/2 (0 = flat).
     center : (x, y) in [0, 1]
@@ -83,7 +102,31 @@ class Backdrop:
     spread : float > 0
         Radius of the lit area relative to the frame's diagonal.
     grain : float in [0, 0.05]
-        Amplitude of a fixed, seeded paper grain that also dithers away banding.
+        Amplitude of a fixed, seeded paper grain that also dithers away banding (every kind).
+    mottle_colour : (r, g, b) sRGB in [0, 1] or None
+        ``canvas``: the second paint dabbed over ``colour``; ``None`` = ``colour`` darkened.
+    mottle : float in [0, 1]
+        ``canvas``: how strongly the paint is mottled (0 = plain painted cloth).
+    scale : float in [0.05, 2]
+        ``canvas``: size of the largest blotches relative to the frame's long side.
+    seed : int >= 0
+        ``canvas`` and ``bokeh``: which pattern; a team keeps it to share the very same backdrop.
+    lights : int in [0, 200]
+        ``bokeh``: how many out-of-focus lights (discs) are scattered through the room.
+    blur : float in [0, 0.2] or None
+        ``bokeh`` and ``image``: depth of field, as a Gaussian sigma in fractions of the frame's
+        height; ``None`` = the kind's default (0.02 for ``image``, 0.035 for ``bokeh``).
+    path : str or None
+        ``image``: absolute path of the environment photo (a style file's relative path is resolved
+        against the file's folder when the style is loaded).
+    match : float in [0, 1]
+        ``image``: how strongly the environment's brightness and colour cast are matched to the
+        subject (0 = used as shot).
+    darken_ev : float in [-1, 4]
+        ``image``: with a subject to match, how many stops the environment's mean luminance sits
+        below the lit face (1 = one stop, so the subject stands out).
+    exposure_ev : float in [-4, 4]
+        ``image``: exposure bias of the environment as loaded (what ``match`` starts from).
     """
 
     kind: str = "gradient"
@@ -93,6 +136,16 @@ class Backdrop:
     center: tuple[float, float] = (0.5, 0.35)
     spread: float = 0.55
     grain: float = 0.006
+    mottle_colour: tuple[float, float, float] | None = None
+    mottle: float = 0.5
+    scale: float = 0.35
+    seed: int = DEFAULT_SEED
+    lights: int = 18
+    blur: float | None = None
+    path: str | None = None
+    match: float = 0.7
+    darken_ev: float = 1.0
+    exposure_ev: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +248,9 @@ class Style:
         The studio light (``None``: the photo's own light is kept).
     strength : float in [0, 1]
         How much of the relighting is applied (0 = the photo's own light).
+    finish : Finish
+        How the subject is set on the backdrop: light wrap and the soft shadow on the paper
+        (``[finish]`` in the style file; see :class:`headshot.composite.Finish`).
     """
 
     name: str
@@ -204,6 +260,7 @@ class Style:
     source: str
     rig: Rig | None = None
     strength: float = 1.0
+    finish: Finish = field(default_factory=Finish)
 
 
 @dataclass(frozen=True)
@@ -381,6 +438,97 @@ class _Fields:
             raise PresetError(f"{self.where}: unknown key(s) {', '.join(extra)}")
 
 
+# Keys of [backdrop] each kind reads. ``solid`` also accepts the gradient's keys (and ignores them), as it
+# always has, so that switching a file from gradient to solid needs no other edit.
+_PAPER_KEYS = frozenset({"kind", "colour", "edge_colour", "falloff", "center", "spread", "grain"})
+_BACKDROP_KEYS = {
+    "solid": _PAPER_KEYS,
+    "gradient": _PAPER_KEYS,
+    "canvas": _PAPER_KEYS | {"mottle_colour", "mottle", "scale", "seed"},
+    "bokeh": frozenset({"kind", "colour", "seed", "lights", "blur", "grain"}),
+    "image": frozenset({"kind", "path", "blur", "match", "darken_ev", "exposure_ev", "grain"}),
+}
+# Default colour of each kind when the file names none.
+_KIND_COLOUR = {"solid": "light-grey", "gradient": "light-grey", "canvas": "#66717d", "bokeh": "#9a958d"}
+
+
+def _style_folder(source: str) -> Path:
+    """The folder a style's relative paths are resolved against (the built-ins' own folder for those)."""
+    if source.startswith("builtin:"):
+        return Path(str(resources.files("headshot") / "styles"))
+    return Path(source).resolve().parent
+
+
+def _backdrop(b: _Fields, source: str) -> Backdrop:
+    """Parse a style's ``[backdrop]`` table (keys as documented in ``docs/backdrops.md``)."""
+    where = b.where
+    kind = b.get("kind", str, "gradient")
+    if kind not in BACKDROP_KINDS:
+        raise PresetError(f"{where}.kind must be one of {', '.join(BACKDROP_KINDS)}, got {kind!r}")
+    allowed = _BACKDROP_KEYS[kind]
+    every = frozenset().union(*_BACKDROP_KEYS.values())
+    for k in sorted(set(b.data) & (every - allowed)):
+        users = [n for n in BACKDROP_KINDS if k in _BACKDROP_KEYS[n] and n != "solid"]
+        raise PresetError(f"{where}.{k} is not used by kind {kind!r} (only by {', '.join(users)}); remove it")
+    center = b.get("center", list, [0.5, 0.35])
+    if len(center) != 2 or not all(
+        isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 1 for c in center
+    ):
+        raise PresetError(f"{where}.center must be two numbers in [0, 1], got {center!r}")
+    colour = (0.78, 0.79, 0.80)
+    if kind != "image":
+        colour = parse_colour(b.get("colour", str, _KIND_COLOUR[kind]), where=f"{where}.colour")
+    edge = b.get("edge_colour", str, None)
+    mottle_colour = b.get("mottle_colour", str, None)
+    path = b.get("path", str, None)
+    if kind == "image":
+        path = _image_path(path, source, where)
+    backdrop = Backdrop(
+        kind=kind,
+        colour=colour,
+        edge_colour=parse_colour(edge, where=f"{where}.edge_colour") if edge is not None else None,
+        falloff=b.get("falloff", float, 0.35, lo=0.0, hi=1.0),
+        center=(float(center[0]), float(center[1])),
+        spread=b.get("spread", float, 0.55, lo=0.05, hi=3.0),
+        grain=b.get("grain", float, 0.006, lo=0.0, hi=0.05),
+        mottle_colour=(
+            parse_colour(mottle_colour, where=f"{where}.mottle_colour") if mottle_colour is not None else None
+        ),
+        mottle=b.get("mottle", float, 0.5, lo=0.0, hi=1.0),
+        scale=b.get("scale", float, 0.35, lo=0.05, hi=2.0),
+        seed=b.get("seed", int, DEFAULT_SEED, lo=0, hi=2**31 - 1),
+        lights=b.get("lights", int, 18, lo=0, hi=200),
+        blur=b.get("blur", float, None, lo=0.0 if kind == "image" else 0.005, hi=0.2),
+        path=path,
+        match=b.get("match", float, 0.7, lo=0.0, hi=1.0),
+        darken_ev=b.get("darken_ev", float, 1.0, lo=-1.0, hi=4.0),
+        exposure_ev=b.get("exposure_ev", float, 0.0, lo=-4.0, hi=4.0),
+    )
+    b.done()
+    return backdrop
+
+
+def _image_path(value: str | None, source: str, where: str) -> str:
+    """Resolve and check an ``image`` backdrop's ``path``; the decoded image is cached for rendering."""
+    if value is None or not value.strip():
+        raise PresetError(f"{where}.path is required for kind 'image': name the environment photo "
+                          "(JPEG, PNG, WebP or HEIC), relative to the style file's folder or absolute")
+    p = Path(value.strip()).expanduser()
+    if not p.is_absolute():
+        p = _style_folder(source) / p
+    p = p.resolve()
+    if not p.is_file():
+        raise PresetError(f"{where}.path: the environment image {p} does not exist; check the name "
+                          f"(a relative path is read from the style file's folder, {_style_folder(source)})")
+    from .backdrop import load_environment  # (backdrop imports this module)
+
+    try:
+        load_environment(str(p))
+    except PresetError as e:
+        raise PresetError(f"{where}.path: {e}") from None
+    return str(p)
+
+
 def load_style(name_or_path: str | Path) -> Style:
     """Load a style by built-in name (``corporate``) or from a TOML file.
 
@@ -393,25 +541,7 @@ def load_style(name_or_path: str | Path) -> Style:
     top = _Fields(data, source)
     top.get("name", str, name)
     description = top.get("description", str, "")
-    b = _Fields(top.get("backdrop", dict, {}), f"{source}: [backdrop]")
-    kind = b.get("kind", str, "gradient")
-    if kind not in ("solid", "gradient"):
-        raise PresetError(f"{source}: [backdrop].kind must be 'solid' or 'gradient', got {kind!r}")
-    colour = parse_colour(b.get("colour", str, "light-grey"), where=f"{source}: [backdrop].colour")
-    edge = b.get("edge_colour", str, None)
-    center = b.get("center", list, [0.5, 0.35])
-    if len(center) != 2 or not all(isinstance(c, (int, float)) and 0 <= c <= 1 for c in center):
-        raise PresetError(f"{source}: [backdrop].center must be two numbers in [0, 1], got {center!r}")
-    backdrop = Backdrop(
-        kind=kind,
-        colour=colour,
-        edge_colour=parse_colour(edge, where=f"{source}: [backdrop].edge_colour") if edge is not None else None,
-        falloff=b.get("falloff", float, 0.35, lo=0.0, hi=1.0),
-        center=(float(center[0]), float(center[1])),
-        spread=b.get("spread", float, 0.55, lo=0.05, hi=3.0),
-        grain=b.get("grain", float, 0.006, lo=0.0, hi=0.05),
-    )
-    b.done()
+    backdrop = _backdrop(_Fields(top.get("backdrop", dict, {}), f"{source}: [backdrop]"), source)
     t = _Fields(top.get("tone", dict, {}), f"{source}: [tone]")
     tone = Tone(
         exposure_ev=t.get("exposure_ev", float, 0.0, lo=-2.0, hi=2.0),
@@ -428,8 +558,19 @@ def load_style(name_or_path: str | Path) -> Style:
             rig = load_rig(rig_name)
         except PresetError as e:
             raise PresetError(f"{source}: [light].rig: {e}") from None
+    fi = _Fields(top.get("finish", dict, {}), f"{source}: [finish]")
+    try:
+        finish = Finish(
+            light_wrap=fi.get("light_wrap", float, 0.0, lo=0.0, hi=1.0),
+            wrap_width=fi.get("wrap_width", float, 0.02, lo=0.001, hi=0.25),
+            shadow=fi.get("shadow", float, 0.0, lo=0.0, hi=1.0),
+            shadow_softness=fi.get("shadow_softness", float, 0.04, lo=0.001, hi=0.5),
+        )
+    except ValueError as e:
+        raise PresetError(f"{source}: [finish]: {e}") from None
+    fi.done()
     top.done()
-    return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source, rig=rig,
+    return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source, rig=rig, finish=finish,
                  strength=strength)
 
 
