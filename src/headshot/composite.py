@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .imageio import _check_alpha, _check_image  # the package's one set of array validators
+
 __all__ = ["Finish", "composite", "transparent", "WRAP_GAIN", "SHADOW_STOPS"]
 
 # Light wrap at light_wrap = 1: the subject's colour is screened with the nearby backdrop's colour
@@ -64,24 +66,6 @@ def _check_range(value: object, name: str, low: float, high: float, *, low_open:
     if not ok:
         bracket = "(" if low_open else "["
         raise ValueError(f"{name} must be in {bracket}{low:g}, {high:g}], got {value!r}")
-
-
-def _check_image(image: object, name: str) -> None:
-    if not isinstance(image, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array of shape (H, W, 3), got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (H, W, 3), got shape {image.shape}")
-    if image.dtype != np.float32:
-        raise ValueError(f"{name} must be float32 linear RGB in [0, 1], got dtype {image.dtype}")
-
-
-def _check_alpha(alpha: object, hw: tuple[int, ...], name: str) -> None:
-    if not isinstance(alpha, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array of shape {tuple(hw)}, got {type(alpha).__name__}")
-    if alpha.shape != tuple(hw):
-        raise ValueError(f"{name} must have shape (H, W) = {tuple(hw)}, got shape {alpha.shape}")
-    if alpha.dtype != np.float32:
-        raise ValueError(f"{name} must be float32 in [0, 1], got dtype {alpha.dtype}")
 
 
 @dataclass(frozen=True)
