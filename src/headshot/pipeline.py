@@ -12,7 +12,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -130,21 +130,14 @@ class Headshot:
 FRAMED_CACHE = 4  # frames kept per subject (each ~16 bytes per output pixel)
 
 
-def _face_colour(fg: np.ndarray, alpha: np.ndarray, crop: framing.Crop, subject: Subject) -> tuple[float, float, float]:
-    """Mean linear colour of the subject's face skin in the output frame."""
-    box = subject.face.box
-    pts = crop.apply(np.array([[box.x0, box.y0], [box.x1, box.y1]], dtype=np.float64))
-    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
-    h, w = alpha.shape
-    x0, x1, y0, y1 = max(0, x0), min(w, x1), max(0, y0), min(h, y1)
-    if x1 <= x0 or y1 <= y0:
-        return (0.2, 0.15, 0.12)
-    part = fg[y0:y1, x0:x1].reshape(-1, 3)
-    sure = alpha[y0:y1, x0:x1].reshape(-1) > 0.9
-    if not sure.any():
-        return (0.2, 0.15, 0.12)
-    m = part[sure].mean(axis=0)
+def _face_colour(fg: np.ndarray, alpha: np.ndarray, crop: framing.Crop, face: face_mod.Face) -> tuple[float, float, float] | None:
+    """Mean linear colour of the face's skin (landmark region, eyes, brows and lips excluded) in the
+    output frame, or None when none of it is in the frame."""
+    out_face = replace(face, landmarks=np.column_stack([crop.apply(face.landmarks[:, :2]), face.landmarks[:, 2]]))
+    skin = (face_mod.region_mask(out_face, "skin", alpha.shape) > 0) & (alpha > 0.9)
+    if not skin.any():
+        return None
+    m = fg[skin].mean(axis=0)
     return (float(m[0]), float(m[1]), float(m[2]))
 
 
@@ -338,7 +331,7 @@ def render(
     key_rgb = None
     if bd.kind == "image":
         # An environment is matched to the subject's lit face (its mean colour in the output).
-        key_rgb = _face_colour(fg, alpha, crop, subject)
+        key_rgb = _face_colour(fg, alpha, crop, subject.face)
     bg = backdrop_mod.render(bd, crop.width, crop.height, key=key_rgb)
     if rig is not None and rig.background_ev != 0 and pf.plain_backdrop is None:
         bg = np.clip(bg * np.float32(2.0 ** (rig.background_ev * amount)), 0.0, 1.0)
