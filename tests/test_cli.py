@@ -201,3 +201,20 @@ def test_sheet_errors(tmp_path: Path) -> None:
     code, _, err = run("sheet", str(ASTRONAUT), "-o", str(tmp_path / "no" / "such" / "sheet.png"), "--size", "64")
     assert code == EXIT_USAGE and "does not exist" in err
     assert not target.exists()
+
+
+def test_retouch_levels_and_option(tmp_path: Path) -> None:
+    import json
+
+    code, out, _ = run("retouch-levels")
+    assert code == EXIT_OK and "natural" in out and "maximum" in out and "none" in out
+    code, _, err = run("make", str(ASTRONAUT), "--retouch", "glamour", "--out", str(tmp_path))
+    assert code == EXIT_USAGE and "unknown retouch 'glamour'" in err
+    code, _, err = run("make", str(ASTRONAUT), "--retouch", "none", "--style", "grey", "--size", "400",
+                       "--out", str(tmp_path))
+    assert code == EXIT_OK, err
+    report = json.loads((tmp_path / "astronaut" / "report.json").read_text(encoding="utf-8"))
+    entry = report["outputs"][0]
+    assert entry["retouch"]["settings"]["level"] == "none"
+    assert set(entry["correction"]) == {"gains", "exposure", "contrast", "pivot"}
+    assert "log_r_g" in report["colour_cast"]

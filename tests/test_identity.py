@@ -5,13 +5,20 @@ single-person dev photo of ../shared/faces (skipped when absent). On a failure t
 are written to test-artifacts/ for a person to look at.
 
 The bound 0.08 sits between harmless re-encodings (JPEG q85 re-save, 2x down-up: ~0.04) and a
-crude global colour change (~0.10); two photos of the same person are 0.26-0.61 apart.
+crude global colour change (~0.10); two photos of the same person are 0.26-0.61 apart. It is the
+foundation's promise for framing, exposure and compositing, so it is checked on the headshot
+without the retouch issue's stages (``retouch="none"`` and no white balance: dlib's embedding moves
+with colour, 0.08-0.09 for the white balance alone on three dev photos). The finished headshot (the
+``natural`` retouch and the white balance) is held to the retouch issue's own bound,
+:data:`RETOUCH_BOUND` (0.18 for every photo; its median over the dev photos, <= 0.10, is a benchmark
+figure: benchmarks/bench_retouch.py).
 """
 
 from __future__ import annotations
 
 import io
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -24,6 +31,7 @@ idm = pytest.importorskip("headshot.eval.identity")
 pytest.importorskip("dlib", reason="the identity measure needs the eval extra: pip install -e .[eval]")
 
 BOUND = 0.08
+RETOUCH_BOUND = 0.18
 
 
 def _astronaut_photo() -> headshot.Photo:
@@ -126,21 +134,25 @@ def _check_identity(photo: headshot.Photo, name: str) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(idm.embedding, photo.pixels)
         subject = headshot.analyse(photo)
-        shot = headshot.render(subject, "corporate", "linkedin")
+        st = headshot.presets.load_style("corporate")
+        plain = replace(st, tone=replace(st.tone, white_balance=0.0))
+        shots = [(headshot.render(subject, plain, "linkedin", retouch="none"), BOUND, "no retouch or white balance"),
+                 (headshot.render(subject, "corporate", "linkedin"), RETOUCH_BOUND, "natural retouch")]
         e_in = future.result()
-    try:
-        d = idm.distance(e_in, idm.embedding(shot.image))
-    except idm.NoFaceForIdentity as e:
-        a = write_artifact(f"identity-{name}-input", photo.pixels)
-        write_artifact(f"identity-{name}-output", shot.image)
-        pytest.fail(f"{name}: in the corporate/linkedin output: {e}; images written beside {a}")
-    if d > BOUND:
-        a = write_artifact(f"identity-{name}-input", photo.pixels)
-        write_artifact(f"identity-{name}-output", shot.image)
-        pytest.fail(
-            f"{name}: identity distance input -> corporate/linkedin output {d:.3f} > {BOUND} "
-            f"(references: {_references(photo, shot, e_in)}); images written beside {a}"
-        )
+    for shot, bound, what in shots:
+        try:
+            d = idm.distance(e_in, idm.embedding(shot.image))
+        except idm.NoFaceForIdentity as e:
+            a = write_artifact(f"identity-{name}-input", photo.pixels)
+            write_artifact(f"identity-{name}-output", shot.image)
+            pytest.fail(f"{name}: in the corporate/linkedin output ({what}): {e}; images written beside {a}")
+        if d > bound:
+            a = write_artifact(f"identity-{name}-input", photo.pixels)
+            write_artifact(f"identity-{name}-output", shot.image)
+            pytest.fail(
+                f"{name}: identity distance input -> corporate/linkedin output ({what}) {d:.3f} > {bound} "
+                f"(references: {_references(photo, shot, e_in)}); images written beside {a}"
+            )
 
 
 def test_astronaut_linkedin_keeps_identity(astronaut) -> None:

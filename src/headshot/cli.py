@@ -16,7 +16,8 @@ from . import __version__
 from .errors import HeadshotError, OutputError, PresetError
 from .imageio import FORMATS
 from .pipeline import Progress, analyse, make
-from .presets import Rig, load_platform, load_rig, load_style, platform_names, rig_names, style_names
+from .presets import (Rig, load_platform, load_rig, load_style, platform_names, retouch_description, retouch_names,
+                      rig_names, style_names)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _MARK = {"info": "·", "warn": "!", "poor": "✗"}
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="light rig or file; repeat or separate with commas for several ('all': every built-in "
                         "rig, 'none': keep the photo's own light; default: each style's own rig). "
                         "See 'headshot lights'")
+    m.add_argument("--retouch", metavar="LEVEL|FILE.toml",
+                   help="retouching for every headshot: none, light, natural, strong, maximum or a file of "
+                        "strengths (default: each style's, natural). See 'headshot retouch-levels'")
     m.add_argument("--out", default="headshots", metavar="DIR", help="output folder (default: ./headshots)")
     m.add_argument("--format", default="jpg", choices=[*FORMATS, "jpeg"], help="output format (default: jpg)")
     m.add_argument("--size", type=int, metavar="PX", help="longest side of each headshot in pixels")
@@ -70,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("styles", help="list the built-in styles")
     sub.add_parser("platforms", help="list the built-in platforms")
     sub.add_parser("lights", help="list the built-in light rigs")
+    sub.add_parser("retouch-levels", help="list the built-in retouching levels")
     return p
 
 
@@ -141,6 +146,7 @@ def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out_dir=a.out,
         format=a.format,
         transparent=a.transparent,
+        retouch=a.retouch,
         size=a.size,
         quality=a.quality,
         on_progress=progress,
@@ -218,6 +224,9 @@ def _cmd_list(kind: str, out: TextIO) -> int:
     elif kind == "lights":
         for n in rig_names():
             out.write(f"{n:14s} {load_rig(n).description}\n")
+    elif kind == "retouch-levels":
+        for n in retouch_names():
+            out.write(f"{n:14s} {retouch_description(n)}\n")
     else:
         for n in platform_names():
             p = load_platform(n)

@@ -22,10 +22,12 @@ from . import backdrop as backdrop_mod
 from . import composite as composite_mod
 from . import checks as checks_mod
 from . import face as face_mod
-from . import framing, geometry as geometry_mod, light as light_mod, matte as matte_mod, retouch
+from . import colour as colour_mod
+from . import framing, geometry as geometry_mod, light as light_mod, matte as matte_mod, retouch as retouch_mod
 from .errors import HeadshotError, OutputError
 from .imageio import FORMATS, Photo, load, save as save_image
-from .presets import DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Rig, Style, load_platform, load_rig, load_style
+from .presets import (DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Retouch, Rig, Style, load_platform,
+                      load_retouch, load_rig, load_style)
 
 __all__ = [
     "Subject",
@@ -69,6 +71,8 @@ class Subject:
         Depth and normals for relighting.
     illumination : Illumination or None
         The photo's own light on the face, fitted once.
+    colour : ColourEstimate or None
+        The photo's colour cast, estimated once (see :mod:`headshot.colour`).
     """
 
     photo: Photo
@@ -80,6 +84,7 @@ class Subject:
     levels: tuple[np.ndarray, ...] = ()
     geometry: geometry_mod.Geometry | None = None
     illumination: light_mod.Illumination | None = None
+    colour: colour_mod.ColourEstimate | None = None
     # The photo and matte warped into recent frames, so a second style on the same frame (another
     # backdrop) does not warp the photo again. Not part of the subject's identity.
     _framed: dict[tuple[object, ...], tuple[tuple[object, ...], np.ndarray, np.ndarray]] = field(
@@ -99,7 +104,7 @@ class Headshot:
     crop : Crop
         The framing that was applied.
     exposure_gain : float
-        Linear gain applied to the subject.
+        Linear exposure gain applied to the subject (``correction.exposure``).
     lighting : dict or None
         The light rig applied and what its meter chose (None: the photo's own light).
     foreground : ndarray, shape (H, W, 3), float32, or None
@@ -108,6 +113,11 @@ class Headshot:
         What a person should know about this output.
     timings : dict of str to float
         Seconds spent in each render stage.
+    correction : Correction or None
+        White balance, exposure and contrast applied (give it to :func:`render` to apply the same
+        look to another photo).
+    retouch : dict or None
+        The retouching level applied and what it did (spots healed, marks kept, ...).
     """
 
     image: np.ndarray
@@ -120,6 +130,8 @@ class Headshot:
     timings: dict[str, float] = field(default_factory=dict)
     lighting: dict[str, object] | None = None
     foreground: np.ndarray | None = None
+    correction: colour_mod.Correction | None = None
+    retouch: dict[str, object] | None = None
 
     @property
     def dpi(self) -> tuple[int, int] | None:
@@ -200,8 +212,12 @@ def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "la
     geom = geometry_mod.build(photo.pixels, face, matte)
     illum = light_mod.estimate(geom)
     timings["geometry"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    cast = colour_mod.estimate(photo.pixels, face)
+    timings["colour"] = time.perf_counter() - t
     return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings,
-                   levels=levels, geometry=geom, illumination=illum)
+                   levels=levels, geometry=geom, illumination=illum, colour=cast)
 
 
 def _as_style(style: Style | str | os.PathLike[str]) -> Style:
@@ -226,6 +242,8 @@ def render(
     size: int | None = None,
     light: Rig | str | os.PathLike[str] | None = None,
     strength: float | None = None,
+    retouch: Retouch | str | os.PathLike[str] | None = None,
+    correction: colour_mod.Correction | None = None,
 ) -> Headshot:
     """Render one headshot variant from an analysed subject.
 
@@ -242,6 +260,12 @@ def render(
     strength : float in [0, 1], optional
         How much of the relighting to apply (default: the style's for the style's own rig, 1 for a
         rig given as ``light``).
+    retouch : Retouch, level name (``natural``, ``none``, ...) or path to a .toml file, optional
+        The retouching (default: the style's; a platform that requires a level, such as
+        ``passport``, overrides both).
+    correction : Correction, optional
+        White balance, exposure and contrast to apply instead of the ones estimated for this photo
+        (a team run gives everybody the same look; see :attr:`Headshot.correction`).
 
     Returns
     -------
@@ -270,6 +294,7 @@ def render(
     )
     # Keyed by the frame and, by identity, the arrays it was made from: dataclasses.replace() of a
     # subject shares this dict, and its copy must not be served the original's pixels.
+    notes = list(crop.notes)
     key = (crop.width, crop.height, crop.matrix.tobytes())
     sources = (photo.pixels, subject.matte.alpha, subject.matte.decontaminate)
     framed = subject._framed.get(key)
@@ -314,17 +339,28 @@ def render(
     timings["light"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    gain = retouch.exposure_gain(subject.stats.luminance, st.tone)
-    fg = retouch.apply_gain(fg, gain)
+    corr = correction if correction is not None else colour_mod.correction(
+        subject.colour, subject.stats.luminance, st.tone)
+    fg = colour_mod.apply(fg, corr)
+    timings["tone"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    settings = load_retouch(pf.retouch) if pf.retouch is not None else (
+        st.retouch if retouch is None else load_retouch(retouch))
+    out_face = replace(subject.face, landmarks=np.column_stack(
+        [crop.apply(subject.face.landmarks[:, :2]), subject.face.landmarks[:, 2] * crop.scale]))
+    touched = retouch_mod.apply(fg, alpha, out_face, settings)
+    fg, alpha = touched.image, touched.alpha
+    if pf.retouch is not None and settings is not st.retouch and st.retouch.active:
+        notes.append(f"{pf.name} photos are not retouched: retouching level '{settings.name}' was used")
     if shading is not None and rig is not None and lighting is not None:  # (narrows the types)
         _, clocks = light_mod.paint_catchlights(fg, crop.apply(subject.face.landmarks[:, :2]), rig, shading.side,
                                                 key=shading.key_light, strength=amount)
         lighting["catchlight_clock"] = [round(c, 2) for c in clocks]
-    timings["tone"] = time.perf_counter() - t
+    timings["retouch"] = time.perf_counter() - t
     t = time.perf_counter()
 
     bd = st.backdrop
-    notes = list(crop.notes)
     if pf.plain_backdrop is not None:
         bd = Backdrop(kind="solid", colour=pf.plain_backdrop, grain=0.0)
         notes.append(f"{pf.name} requires a plain light backdrop: the style's backdrop was replaced")
@@ -347,10 +383,12 @@ def render(
         style=st,
         platform=pf,
         crop=crop,
-        exposure_gain=gain,
+        exposure_gain=corr.exposure,
         notes=tuple(notes) + (shading.notes if shading is not None else ()),
         timings=timings,
         lighting=lighting,
+        correction=corr,
+        retouch=touched.summary,
     )
 
 
@@ -437,8 +475,24 @@ def _what_was_done(subject: Subject, hs: Headshot, rig: Rig | None = None) -> li
         if isinstance(clocks, list) and clocks:  # the same position in both eyes by construction
             h = round(float(clocks[0])) % 12 or 12
             done.append(f"catchlights painted at {h} o'clock")
+    if hs.correction is not None:
+        g = np.asarray(hs.correction.gains)
+        if float(np.max(np.abs(np.log(g)))) > 0.01:
+            done.append("colour cast removed (white balance gains R {:.2f}, G {:.2f}, B {:.2f})".format(*g))
+        if hs.correction.contrast:
+            done.append(f"contrast curve {hs.correction.contrast:+.2f}")
     if abs(hs.exposure_gain - 1.0) > 1e-3:
         done.append(f"exposure {np.log2(hs.exposure_gain):+.2f} EV")
+    rt = hs.retouch or {}
+    settings = rt.get("settings")
+    if isinstance(settings, dict) and any(settings.get(k) for k in ("skin", "blemishes", "shine", "under_eye", "eyes",
+                                                                     "teeth", "stray_hairs", "marks")):
+        what = [f"'{settings.get('level')}' retouch"]
+        if rt.get("spots_healed"):
+            what.append(f"{rt['spots_healed']} temporary spot(s) healed")
+        if rt.get("marks_kept"):
+            what.append(f"{rt['marks_kept']} mark(s) kept")
+        done.append(", ".join(what) + " (texture kept)")
     return done
 
 
@@ -466,6 +520,10 @@ def _report(subject: Subject, entries: list[dict[str, object]]) -> dict[str, obj
         },
         "findings": [x.as_dict() for x in subject.findings],
         "matte": {"method": subject.matte.method, "subject_touches_photo_edges": list(subject.matte.edges)},
+        "colour_cast": None if subject.colour is None else {
+            "log_r_g": round(subject.colour.cast[0], 4), "log_b_g": round(subject.colour.cast[1], 4),
+            "evidence": {k: {kk: round(vv, 4) for kk, vv in v.items()} for k, v in subject.colour.evidence.items()},
+        },
         "outputs": entries,
         "timings_ms": {k: round(v * 1000, 1) for k, v in subject.timings.items()},
     }
@@ -522,6 +580,7 @@ def make(
     on_progress: Callable[[Progress], None] | None = None,
     lights: Sequence[Rig | str | os.PathLike[str]] | None = None,
     transparent: bool = False,
+    retouch: Retouch | str | os.PathLike[str] | None = None,
 ) -> list[PhotoResult]:
     """Make headshots of several photos: one analysis per photo, one output per style x platform
     (x light rig, when `lights` is given).
@@ -552,6 +611,8 @@ def make(
         style's own rig, and the light is not part of the file names.
     transparent : bool
         Write the subject without a backdrop, with its alpha (``format`` must be png or webp).
+    retouch : Retouch, level name or .toml path, optional
+        The retouching for every output (default: each style's; see :func:`render`).
 
     Returns
     -------
@@ -578,6 +639,7 @@ def make(
     sts = [_as_style(s) for s in (styles or DEFAULT_STYLES)]
     pfs = [_as_platform(p) for p in (platforms or DEFAULT_PLATFORMS)]
     rigs = _make_lights(lights)
+    retouch_settings = None if retouch is None else load_retouch(retouch)  # (a bad name fails before any work)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -621,7 +683,7 @@ def make(
             tick(name, f"{st.name} · {lname} · {pf.name}" if lname else f"{st.name} · {pf.name}")
             stem = f"{folder.name}_{st.name}_{lname}_{pf.name}" if lname else f"{folder.name}_{st.name}_{pf.name}"
             try:
-                hs = render(subject, st, pf, size=size, light=lt)
+                hs = render(subject, st, pf, size=size, light=lt, retouch=retouch_settings)
                 t = time.perf_counter()
                 path = save(hs, folder / f"{stem}.{fmt}", format=fmt, quality=quality, transparent=transparent)
                 enc = time.perf_counter() - t
@@ -643,6 +705,8 @@ def make(
                 "crop": hs.crop.as_dict(),
                 "face_upscale": round(hs.crop.scale, 3),
                 "exposure_gain": round(hs.exposure_gain, 4),
+                "correction": hs.correction.as_dict() if hs.correction is not None else None,
+                "retouch": hs.retouch,
                 "lighting": hs.lighting,
                 "done": _what_was_done(subject, hs, rig),
                 "notes": list(hs.notes),

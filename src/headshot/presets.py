@@ -150,7 +150,7 @@ class Backdrop:
 
 @dataclass(frozen=True)
 class Tone:
-    """Exposure of the subject.
+    """Colour and exposure of the subject (see :mod:`headshot.colour`).
 
     Attributes
     ----------
@@ -159,10 +159,75 @@ class Tone:
     auto_exposure : bool
         Correct a clearly under- or over-exposed face back into a normal range. A face already in
         range is left alone: a complexion is never pushed toward a norm.
+    white_balance : float in [0, 1]
+        How much of the photo's colour cast is removed (0 = the camera's colours as they are).
+    contrast : float in [-0.5, 0.5]
+        The style's contrast curve about the face's level (0 = none, 0.1 = a gentle studio curve).
     """
 
     exposure_ev: float = 0.0
     auto_exposure: bool = True
+    white_balance: float = 1.0
+    contrast: float = 0.0
+
+
+@dataclass(frozen=True)
+class Retouch:
+    """How much retouching a style asks for; every strength is in [0, 1] (see :mod:`headshot.retouch`).
+
+    The defaults are the ``natural`` level (``retouching/natural.toml``): what a retoucher would
+    deliver for a LinkedIn portrait, with the person's texture, marks and features kept.
+
+    Attributes
+    ----------
+    skin : float
+        Evening of blotches and redness (frequency separation on the skin; pores are kept).
+    blemishes : float
+        Temporary spots (small, isolated, red) healed with the surrounding texture; 1 removes each
+        spot's whole difference from the skin around it.
+    shine : float
+        Specular hot spots on forehead, nose and cheeks reduced (without greying the skin).
+    under_eye : float
+        Dark circles lifted toward the cheek's level (the lines are kept).
+    eyes : float
+        Clarity and contrast in the iris (the whites are left as they are).
+    teeth : float
+        Yellow taken out of the teeth (0 by default; shape and brightness never changed).
+    stray_hairs : float
+        Fine hairs standing out from the silhouette made fainter (never removed).
+    marks : bool
+        Also remove permanent marks (moles, freckles) that are small and isolated; off by default.
+    """
+
+    skin: float = 0.4
+    blemishes: float = 1.0
+    shine: float = 0.3
+    under_eye: float = 0.3
+    eyes: float = 0.3
+    teeth: float = 0.0
+    stray_hairs: float = 0.3
+    marks: bool = False
+    name: str = "natural"
+
+    def __post_init__(self) -> None:
+        for k in RETOUCH_STRENGTHS:
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and 0.0 <= float(v) <= 1.0):
+                raise ValueError(f"retouch {k} must be between 0 and 1, got {v!r}")
+
+    @property
+    def active(self) -> bool:
+        """Whether anything is done at all."""
+        return any(getattr(self, k) > 0 for k in RETOUCH_STRENGTHS) or self.marks
+
+    def as_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"level": self.name}
+        d.update({k: round(float(getattr(self, k)), 3) for k in RETOUCH_STRENGTHS})
+        d["marks"] = self.marks
+        return d
+
+
+RETOUCH_STRENGTHS = ("skin", "blemishes", "shine", "under_eye", "eyes", "teeth", "stray_hairs")
 
 
 MODIFIERS = ("softbox", "octabox", "stripbox", "umbrella", "ring", "bare")
@@ -251,6 +316,8 @@ class Style:
     finish : Finish
         How the subject is set on the backdrop: light wrap and the soft shadow on the paper
         (``[finish]`` in the style file; see :class:`headshot.composite.Finish`).
+    retouch : Retouch
+        The retouching (``[retouch]`` in the style file: a ``level`` and any strengths to override).
     """
 
     name: str
@@ -261,6 +328,7 @@ class Style:
     rig: Rig | None = None
     strength: float = 1.0
     finish: Finish = field(default_factory=Finish)
+    retouch: Retouch = field(default_factory=Retouch)
 
 
 @dataclass(frozen=True)
@@ -294,6 +362,8 @@ class Platform:
         (ID photos; equal to ``head_height`` elsewhere).
     hair_margin : float
         Room to keep above the hair, as a fraction of the frame's height.
+    retouch : str or None
+        A retouching level this platform requires whatever the style asks (``"none"`` for ID photos).
     """
 
     name: str
@@ -311,6 +381,11 @@ class Platform:
     min_head_height: float
     hair_margin: float
     source: str
+    retouch: str | None = None
+
+
+# Built-in presets of each kind live in this folder of the package.
+_FOLDERS = {"retouch": "retouching"}
 
 
 def _read(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any], str, str]:
@@ -325,7 +400,7 @@ def _read(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any], str, str
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
             raise PresetError(f"{kind} file {text} cannot be read: {e}") from None
         return data, str(data.get("name", path.stem)), str(path)
-    folder = resources.files("headshot") / f"{kind}s"
+    folder = resources.files("headshot") / _FOLDERS.get(kind, f"{kind}s")
     res = folder / f"{text}.toml"
     if not res.is_file():
         names = _names(kind)
@@ -334,7 +409,7 @@ def _read(kind: str, name_or_path: str | Path) -> tuple[dict[str, Any], str, str
 
 
 def _names(kind: str) -> list[str]:
-    folder = resources.files("headshot") / f"{kind}s"
+    folder = resources.files("headshot") / _FOLDERS.get(kind, f"{kind}s")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
@@ -529,6 +604,55 @@ def _image_path(value: str | None, source: str, where: str) -> str:
     return str(p)
 
 
+def retouch_names() -> list[str]:
+    """Names of the built-in retouching levels."""
+    return _names("retouch")
+
+
+def retouch_description(name: str) -> str:
+    """The one-line description of a built-in retouching level."""
+    data, _, _ = _read("retouch", name)
+    return str(data.get("description", ""))
+
+
+def _retouch_fields(f: _Fields, base: Retouch, name: str) -> Retouch:
+    vals: dict[str, Any] = {k: f.get(k, float, getattr(base, k), lo=0.0, hi=1.0) for k in RETOUCH_STRENGTHS}
+    vals["marks"] = f.get("marks", bool, base.marks)
+    return Retouch(name=name, **vals)
+
+
+def load_retouch(name_or_path: str | Path | Retouch) -> Retouch:
+    """Load a retouching level by built-in name (``natural``, ``none``, ``strong``, ``maximum``) or
+    from a TOML file of strengths (any not given keep the ``natural`` value).
+
+    Raises
+    ------
+    PresetError
+        Unknown name, unreadable file, unknown key or a value out of range.
+    """
+    if isinstance(name_or_path, Retouch):
+        return name_or_path
+    data, name, source = _read("retouch", name_or_path)
+    f = _Fields(data, source)
+    f.get("name", str, name)
+    f.get("description", str, "")
+    r = _retouch_fields(f, Retouch(), name)
+    f.done()
+    return r
+
+
+def _style_retouch(f: _Fields, source: str) -> Retouch:
+    level = f.get("level", str, "natural")
+    try:
+        base = load_retouch(level)
+    except PresetError as e:
+        raise PresetError(f"{source}: [retouch].level: {e}") from None
+    overridden = any(k in f.data for k in (*RETOUCH_STRENGTHS, "marks"))
+    r = _retouch_fields(f, base, f"{base.name}+" if overridden else base.name)
+    f.done()
+    return r
+
+
 def load_style(name_or_path: str | Path) -> Style:
     """Load a style by built-in name (``corporate``) or from a TOML file.
 
@@ -546,6 +670,8 @@ def load_style(name_or_path: str | Path) -> Style:
     tone = Tone(
         exposure_ev=t.get("exposure_ev", float, 0.0, lo=-2.0, hi=2.0),
         auto_exposure=t.get("auto_exposure", bool, True),
+        white_balance=t.get("white_balance", float, 1.0, lo=0.0, hi=1.0),
+        contrast=t.get("contrast", float, 0.0, lo=-0.5, hi=0.5),
     )
     t.done()
     lt = _Fields(top.get("light", dict, {}), f"{source}: [light]")
@@ -569,9 +695,10 @@ def load_style(name_or_path: str | Path) -> Style:
     except ValueError as e:
         raise PresetError(f"{source}: [finish]: {e}") from None
     fi.done()
+    retouch = _style_retouch(_Fields(top.get("retouch", dict, {}), f"{source}: [retouch]"), source)
     top.done()
     return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source, rig=rig, finish=finish,
-                 strength=strength)
+                 strength=strength, retouch=retouch)
 
 
 def load_platform(name_or_path: str | Path) -> Platform:
@@ -603,6 +730,12 @@ def load_platform(name_or_path: str | Path) -> Platform:
         min_head_height=f.get("min_head_height", float, head_height, lo=0.1, hi=head_height),
         hair_margin=f.get("hair_margin", float, 0.02, lo=0.0, hi=0.3),
         source=source,
+        retouch=f.get("retouch", str, None),
     )
+    if p.retouch is not None:
+        try:
+            load_retouch(p.retouch)
+        except PresetError as e:
+            raise PresetError(f"{source}: retouch: {e}") from None
     f.done()
     return p

@@ -1,0 +1,393 @@
+"""Colour and exposure of the subject: white balance from the scene, exposure, contrast curve.
+
+The photo's colour cast is estimated once per photo (:func:`estimate`, at analysis) from three kinds
+of evidence, each giving the illuminant as a shift in log-chromaticity (log R/G, log B/G):
+
+- **skin**: the median colour of the face's skin (landmark region, hair and deep shadow left out),
+  against the skin colour of well-balanced portraits (:data:`SKIN_LC`);
+- **the whites of the eyes**: the brightest pixels of the eye openings, iris left out, against the
+  sclera's own slightly warm colour (:data:`SCLERA_LC`); weighted by how many pixels there are;
+- **neutral surfaces of the scene** (a white shirt, a grey wall, paper): pixels outside the face
+  that are nearly grey once the first two are corrected; a saturated wall or a coloured shirt is
+  too far from grey to be chosen, so it cannot pull the skin toward its complementary colour.
+
+Every piece is *equivariant*: a photo with a colour cast gives the same estimate plus the cast (the
+neutral pixels are chosen after the preliminary correction, so the choice itself moves with the
+cast), hence the corrected colours do not depend on the cast the photo came with. The correction is
+a diagonal (von Kries) gain in linear light that keeps luminance: white balance never lightens or
+darkens a complexion, and exposure is a separate, documented rule (:func:`exposure_gain`).
+
+:func:`correction` turns the estimate and a style's :class:`~headshot.presets.Tone` into a
+:class:`Correction` (the numbers, returned with every headshot, so a team run can apply one look to
+several people); :func:`apply` applies one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .face import LEFT_EYE, LEFT_IRIS, LEFT_IRIS_CENTER, RIGHT_EYE, RIGHT_IRIS, RIGHT_IRIS_CENTER, Face, region_mask
+from .presets import Tone
+
+__all__ = [
+    "ColourEstimate",
+    "Correction",
+    "estimate",
+    "correction",
+    "apply",
+    "exposure_gain",
+    "apply_gain",
+    "contrast_curve",
+    "log_chroma",
+    "FACE_RANGE",
+    "SKIN_LC",
+    "SCLERA_LC",
+]
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+# Median linear luminance of face skin considered normally exposed: sRGB ~0.30 to ~0.75 (the darkest
+# and lightest complexions photographed correctly fall inside; only a badly exposed photo falls out).
+FACE_RANGE = (0.07, 0.52)
+MAX_CORRECTION = 2.0  # one stop either way, at most
+
+# Log-chromaticity (log R/G, log B/G, linear sRGB) of skin and of the whites of the eyes in
+# well-balanced portraits: the medians over the 19 single-person dev photos (camera white balance,
+# studio and daylight; complexions from very light to dark), measured by benchmarks/bench_retouch.py.
+# Skin chromaticity varies between people (about +-0.2 on log R/G) much more than the sclera's, which
+# is why the eyes and the scene's neutrals weigh in wherever they can be seen.
+SKIN_LC = (0.67, -0.38)
+SCLERA_LC = (0.42, -0.19)
+WORK_FACE_WIDTH = 200  # px: the estimate is made on a copy with the face about this wide
+NEUTRAL_RADIUS = 0.10  # log-chroma distance from grey (after the first correction) of a "neutral" pixel
+MONO_SPREAD = 0.04  # 90th percentile of chromaticity spread below which a photo is monochrome
+MAX_CAST = 0.6  # |log| gain per channel at most (about a 2000 K shift from daylight)
+
+
+def log_chroma(rgb: np.ndarray) -> np.ndarray:
+    """Log-chromaticity of linear RGB colours.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (..., 3), linear RGB
+
+    Returns
+    -------
+    ndarray, shape (..., 2), float32
+        ``(log R/G, log B/G)``; a grey is (0, 0).
+    """
+    lg = np.log(np.maximum(rgb, 1e-4, dtype=np.float32))
+    return np.stack([lg[..., 0] - lg[..., 1], lg[..., 2] - lg[..., 1]], axis=-1)
+
+
+@dataclass(frozen=True)
+class ColourEstimate:
+    """The photo's colour cast, as measured at analysis.
+
+    Attributes
+    ----------
+    cast : (float, float)
+        The illuminant's log-chromaticity shift ``(log R/G, log B/G)`` relative to a neutral light;
+        (0, 0) for a balanced photo.
+    evidence : dict of str to dict
+        Each source's own shift, its weight and its pixel count (for the report).
+    """
+
+    cast: tuple[float, float]
+    evidence: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The colour and tone applied to a subject; computed per render, or given to apply one look.
+
+    Attributes
+    ----------
+    gains : (float, float, float)
+        Diagonal white-balance gains for linear R, G, B (luminance-preserving).
+    exposure : float
+        Linear exposure gain (1 = unchanged).
+    contrast : float in [-1, 1]
+        Strength of the contrast curve around ``pivot`` (0 = none).
+    pivot : float
+        Linear luminance the contrast curve turns about (the face's level after gains).
+    """
+
+    gains: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    exposure: float = 1.0
+    contrast: float = 0.0
+    pivot: float = 0.18
+
+    def __post_init__(self) -> None:
+        if len(self.gains) != 3 or not all(np.isfinite(g) and g > 0 for g in self.gains):
+            raise ValueError(f"gains must be three positive numbers, got {self.gains}")
+        if not (np.isfinite(self.exposure) and self.exposure > 0):
+            raise ValueError(f"exposure must be a positive gain, got {self.exposure}")
+        if not -1.0 <= self.contrast <= 1.0:
+            raise ValueError(f"contrast must be between -1 and 1, got {self.contrast}")
+        if not 0.0 < self.pivot < 1.0:
+            raise ValueError(f"pivot must be between 0 and 1 (linear luminance), got {self.pivot}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "gains": [round(float(g), 4) for g in self.gains],
+            "exposure": round(float(self.exposure), 4),
+            "contrast": round(float(self.contrast), 3),
+            "pivot": round(float(self.pivot), 4),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> "Correction":
+        """The inverse of :meth:`as_dict` (a team run's shared correction read from a report)."""
+        g = d.get("gains", (1.0, 1.0, 1.0))
+        gains = tuple(float(x) for x in g)  # type: ignore[union-attr]
+        return cls(gains=(gains[0], gains[1], gains[2]), exposure=float(d.get("exposure", 1.0)),  # type: ignore[arg-type]
+                   contrast=float(d.get("contrast", 0.0)), pivot=float(d.get("pivot", 0.18)))  # type: ignore[arg-type]
+
+
+def _median_lc(px: np.ndarray) -> np.ndarray:
+    return np.median(log_chroma(px), axis=0).astype(np.float64)
+
+
+def _sclera(work: np.ndarray, face: Face, scale: float) -> np.ndarray:
+    """Pixels of the whites of the eyes: eye openings without the iris (and a margin round it), the
+    brightest 40% of what is left (lashes, lid shadow and lid margin are darker)."""
+    h, w = work.shape[:2]
+    eyes = np.zeros((h, w), np.uint8)
+    for ring in (RIGHT_EYE, LEFT_EYE):
+        cv2.fillPoly(eyes, [np.round(face.landmarks[list(ring), :2] * scale * 16).astype(np.int32)], 1, shift=4)
+    eyes = cv2.erode(eyes, np.ones((2, 2), np.uint8)) if face.width * scale > 120 else eyes
+    for c, ring in ((RIGHT_IRIS_CENTER, RIGHT_IRIS), (LEFT_IRIS_CENTER, LEFT_IRIS)):
+        ctr = face.landmarks[c, :2] * scale
+        r = float(np.mean(np.linalg.norm(face.landmarks[list(ring), :2] * scale - ctr, axis=1)))
+        cv2.circle(eyes, (round(ctr[0] * 16), round(ctr[1] * 16)), round(r * 1.3 * 16 + 16), 0, -1, shift=4)
+    px = work[eyes > 0]
+    if len(px) < 6:
+        return px[:0]
+    y = px @ LUMA
+    keep = (y >= np.quantile(y, 0.6)) & (px.max(axis=1) < 0.97)
+    return px[keep]
+
+
+def estimate(image: np.ndarray, face: Face, alpha: np.ndarray | None = None) -> ColourEstimate:
+    """Estimate the photo's colour cast from skin, the whites of the eyes and neutral surfaces.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32, linear RGB in [0, 1]
+    face : Face
+        Landmarks in the image's pixels.
+    alpha : ndarray, shape (h, w), float32 in [0, 1], optional
+        The subject's matte at any resolution (resized here); not needed, but with it the scene's
+        neutrals are looked for on the background and the clothes separately from the face.
+
+    Returns
+    -------
+    ColourEstimate
+    """
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be (H, W, 3), got shape {image.shape}")
+    scale = min(1.0, WORK_FACE_WIDTH / max(face.width, 1.0))
+    work = image if scale == 1.0 else cv2.resize(
+        image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA)
+    h, w = work.shape[:2]
+    evidence: dict[str, dict[str, float]] = {}
+    shifts: list[tuple[np.ndarray, float]] = []
+
+    # A monochrome photo (black and white, or toned: every pixel has nearly the same chromaticity)
+    # has no skin colour to read; its single tint is the cast, and the correction makes it grey.
+    # (The spread of chromaticities does not change with a cast, so this test is equivariant too.)
+    px = work.reshape(-1, 3)
+    py = px @ LUMA
+    px = px[(py > 0.02) & (px.max(axis=1) < 0.97)]
+    if len(px) >= 100:
+        lc = log_chroma(px[:: max(1, len(px) // 20000)])
+        mid = np.median(lc, axis=0)
+        if float(np.quantile(np.hypot(*(lc - mid).T), 0.9)) < MONO_SPREAD:
+            cast = np.clip(mid.astype(np.float64), -MAX_CAST, MAX_CAST)
+            evidence["monochrome"] = {"r": float(mid[0]), "b": float(mid[1]), "weight": 1.0, "pixels": float(len(px))}
+            return ColourEstimate(cast=(float(cast[0]), float(cast[1])), evidence=evidence)
+
+    # Skin: the landmark skin region, without its darkest quarter (brows' shadow, stubble, hair
+    # falling over the forehead) and its brightest tenth (shine), and without clipped pixels.
+    skin_mask = region_mask(face, "skin", (h, w), scale=scale) > 0
+    skin = work[skin_mask]
+    if len(skin) >= 20:
+        y = skin @ LUMA
+        lo, hi = np.quantile(y, [0.25, 0.9])
+        skin = skin[(y >= lo) & (y <= hi) & (skin.max(axis=1) < 0.97) & (skin.min(axis=1) > 0.002)]
+    if len(skin) >= 20:
+        s = _median_lc(skin) - np.array(SKIN_LC)
+        shifts.append((s, 1.0))
+        evidence["skin"] = {"r": float(s[0]), "b": float(s[1]), "weight": 1.0, "pixels": float(len(skin))}
+
+    scl = _sclera(work, face, scale)
+    if len(scl) >= 6:
+        wgt = 1.5 * min(1.0, len(scl) / 150.0)
+        s = _median_lc(scl) - np.array(SCLERA_LC)
+        shifts.append((s, wgt))
+        evidence["sclera"] = {"r": float(s[0]), "b": float(s[1]), "weight": wgt, "pixels": float(len(scl))}
+
+    def combine(items: list[tuple[np.ndarray, float]]) -> np.ndarray:
+        if not items:
+            return np.zeros(2)
+        tot = sum(wt for _, wt in items)
+        return sum(s * wt for s, wt in items) / tot  # type: ignore[no-any-return]
+
+    first = combine(shifts)
+    # Neutral surfaces: outside the face, chosen in the frame corrected by the first estimate.
+    face_mask = region_mask(face, "face", (h, w), scale=scale) > 0
+    face_mask = cv2.dilate(face_mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rest = work[~face_mask]
+    y = rest @ LUMA
+    ok = (y > 0.02) & (rest.max(axis=1) < 0.95) & (rest.min(axis=1) > 0.003)
+    rest = rest[ok]
+    if len(rest):
+        lc = log_chroma(rest) - first.astype(np.float32)
+        near = np.hypot(lc[:, 0], lc[:, 1]) < NEUTRAL_RADIUS
+        frac = float(np.count_nonzero(near)) / max(1, h * w)
+        if np.count_nonzero(near) >= 50 and frac > 0.005:
+            s = np.median(lc[near], axis=0).astype(np.float64) + first
+            wgt = 2.0 * min(1.0, frac / 0.05)
+            shifts.append((s, wgt))
+            evidence["neutral"] = {"r": float(s[0]), "b": float(s[1]), "weight": wgt,
+                                   "pixels": float(np.count_nonzero(near) / scale**2)}
+    cast = np.clip(combine(shifts), -MAX_CAST, MAX_CAST)
+    return ColourEstimate(cast=(float(cast[0]), float(cast[1])), evidence=evidence)
+
+
+def exposure_gain(face_luminance: float, tone: Tone) -> float:
+    """The linear gain for the subject.
+
+    A face whose level is already in :data:`FACE_RANGE` is left alone (the photo says nothing
+    certain about the skin's own lightness, and a complexion is never pushed toward a norm); a
+    clearly under- or over-exposed face is brought back into the range (one stop at most). The
+    style's ``exposure_ev`` is a deliberate bias on top.
+
+    Parameters
+    ----------
+    face_luminance : float
+        Median linear luminance of the face's skin in the photo, in [0, 1].
+    tone : Tone
+        The style's tone settings.
+
+    Returns
+    -------
+    float
+        Multiplier for linear RGB (1.0 = unchanged).
+    """
+    gain = 1.0
+    if tone.auto_exposure and face_luminance > 0:
+        lo, hi = FACE_RANGE
+        if face_luminance < lo:
+            gain = min(lo / face_luminance, MAX_CORRECTION)
+        elif face_luminance > hi:
+            gain = max(hi / face_luminance, 1.0 / MAX_CORRECTION)
+    return float(gain * 2.0**tone.exposure_ev)
+
+
+def correction(est: ColourEstimate | None, face_luminance: float, tone: Tone) -> Correction:
+    """The correction a style asks for, from the photo's estimate.
+
+    Parameters
+    ----------
+    est : ColourEstimate or None
+        From :func:`estimate` (None: no white balance).
+    face_luminance : float
+        Median linear luminance of the face's skin in the photo.
+    tone : Tone
+        ``white_balance`` (how much of the cast is removed), exposure settings and ``contrast``.
+
+    Returns
+    -------
+    Correction
+    """
+    gains = np.ones(3)
+    if est is not None and tone.white_balance > 0:
+        k = float(tone.white_balance)
+        gains = np.exp(-k * np.array([est.cast[0], 0.0, est.cast[1]]))
+        gains /= float(LUMA @ gains)
+    exposure = exposure_gain(face_luminance, tone)
+    pivot = float(np.clip(face_luminance * exposure, 0.02, 0.8))
+    return Correction(gains=(float(gains[0]), float(gains[1]), float(gains[2])), exposure=exposure,
+                      contrast=float(tone.contrast), pivot=pivot)
+
+
+def apply_gain(image: np.ndarray, gain: float | np.ndarray, *, knee: float = 0.8) -> np.ndarray:
+    """Multiply linear RGB by `gain` (one number or one per channel), rolling highlights off smoothly
+    above `knee` instead of clipping.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32, linear in [0, 1]
+    gain : float > 0, or ndarray of 3 positive floats
+    knee : float in (0, 1)
+        Values below it are scaled exactly; above it they approach 1 asymptotically.
+
+    Returns
+    -------
+    ndarray, same shape, float32 in [0, 1] (a new array unless the gain is exactly 1)
+    """
+    g = np.asarray(gain, dtype=np.float32)
+    if np.any(g <= 0) or not np.all(np.isfinite(g)):
+        raise ValueError(f"gain must be positive, got {gain}")
+    if np.all(g == 1.0):
+        return image
+    out = image * g
+    if np.any(g > 1.0):
+        hi = out > knee
+        if np.any(hi):
+            x = out[hi]
+            out[hi] = knee + (1.0 - knee) * np.tanh((x - knee) / (1.0 - knee))
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def contrast_curve(image: np.ndarray, amount: float, pivot: float) -> np.ndarray:
+    """A contrast curve on luminance, colours kept (RGB scaled by the luminance's ratio).
+
+    In log luminance the curve is a straight line through ``pivot`` of slope ``1 + amount``, so the
+    face's own level stays put, with a highlight roll-off above 0.8 so nothing clips.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32, linear RGB in [0, 1]
+    amount : float in [-1, 1]
+        0 leaves the image as it is; 0.1 is a gentle studio curve.
+    pivot : float in (0, 1)
+
+    Returns
+    -------
+    ndarray, same shape, float32 in [0, 1]
+    """
+    if amount == 0:
+        return image
+    y = np.maximum(image @ LUMA, 1e-5)
+    ratio = np.power(y / np.float32(pivot), np.float32(amount))
+    yn = y * ratio
+    knee = np.float32(0.8)
+    hi = yn > knee
+    if np.any(hi):
+        yn[hi] = knee + (1 - knee) * np.tanh((yn[hi] - knee) / (1 - knee))
+    out = image * (yn / y)[..., None]
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def apply(image: np.ndarray, corr: Correction) -> np.ndarray:
+    """Apply a :class:`Correction`: white-balance gains and exposure in one gain, then the contrast
+    curve.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float32, linear RGB in [0, 1]
+    corr : Correction
+
+    Returns
+    -------
+    ndarray, same shape, float32 in [0, 1]
+    """
+    out = apply_gain(image, np.asarray(corr.gains, dtype=np.float32) * np.float32(corr.exposure))
+    return contrast_curve(out, corr.contrast, corr.pivot)

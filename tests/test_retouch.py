@@ -1,0 +1,242 @@
+"""Texture-preserving retouch (headshot.retouch) and its presets.
+
+Tiers: contracts and presets (fast); each step on the astronaut's face with synthetic marks put on
+it, with explicit tolerances (always). The dev-photo figures (texture, blemishes, likeness over all
+photos) are benchmark figures: benchmarks/bench_retouch.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+import headshot
+from headshot import retouch
+from headshot.errors import PresetError
+from headshot.face import region_mask
+from headshot.presets import Retouch, load_retouch, load_style, retouch_names
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+OFF = dict(skin=0.0, blemishes=0.0, shine=0.0, under_eye=0.0, eyes=0.0, teeth=0.0, stray_hairs=0.0)
+
+
+@pytest.fixture(scope="module")
+def shot(astronaut_subject):
+    """The astronaut's unretouched foreground at 2x the LinkedIn size (face ~370 px), its matte and face."""
+    sub = astronaut_subject
+    hs = headshot.render(sub, "corporate", "linkedin", retouch="none", size=2400)
+    lm = sub.face.landmarks
+    face = replace(sub.face, landmarks=np.column_stack([hs.crop.apply(lm[:, :2]), lm[:, 2] * hs.crop.scale]))
+    return hs.foreground.copy(), hs.alpha.copy(), face
+
+
+def _disc(shape, c, r):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return np.hypot(xx - c[0], yy - c[1])
+
+
+def _mark(img, c, r, k):
+    d = _disc(img.shape[:2], c, r)
+    p = np.where(d < 0.6 * r, 1.0, np.where(d < r, 0.5 * (1 + np.cos(np.pi * (d - 0.6 * r) / (0.4 * r))), 0.0))
+    return (img * (1 - (1 - np.asarray(k)) * p[..., None])).astype(np.float32)
+
+
+def _lab_mean(img, c, r):
+    x = np.clip(img[_disc(img.shape[:2], c, r) < r].mean(axis=0), 0, 1)
+    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return rgb2lab(s[None, None])[0, 0]
+
+
+# -------------------------------------------------------------------------------- contracts, presets
+
+def test_presets_load_and_are_ordered() -> None:
+    assert {"natural", "none", "light", "strong", "maximum"} <= set(retouch_names())
+    nat, mx, none = load_retouch("natural"), load_retouch("maximum"), load_retouch("none")
+    assert nat == replace(Retouch(), name="natural")  # the dataclass defaults are the natural level
+    assert not none.active and mx.active
+    for k in ("skin", "shine", "under_eye", "eyes", "stray_hairs"):
+        assert getattr(none, k) <= getattr(nat, k) <= getattr(mx, k)
+    assert nat.teeth == 0.0 and not nat.marks  # teeth off by default, permanent marks kept
+
+
+def test_style_retouch_table(tmp_path: Path) -> None:
+    p = tmp_path / "mine.toml"
+    p.write_text('name = "mine"\n[retouch]\nlevel = "strong"\nteeth = 0.0\n', encoding="utf-8")
+    st = load_style(p)
+    assert st.retouch.skin == load_retouch("strong").skin and st.retouch.teeth == 0.0
+    assert st.retouch.name == "strong+"
+    p.write_text('name = "bad"\n[retouch]\nskin = 1.5\n', encoding="utf-8")
+    with pytest.raises(PresetError, match=r"skin"):
+        load_style(p)
+    p.write_text('name = "bad"\n[retouch]\nsmoothness = 0.5\n', encoding="utf-8")
+    with pytest.raises(PresetError, match="unknown key"):
+        load_style(p)
+    p.write_text('name = "bad"\n[retouch]\nlevel = "glamour"\n', encoding="utf-8")
+    with pytest.raises(PresetError, match="unknown retouch"):
+        load_style(p)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Retouch(skin=2.0)
+
+
+def test_bad_arrays_are_refused(shot) -> None:
+    fg, alpha, face = shot
+    with pytest.raises(ValueError, match="shape"):
+        retouch.apply(fg[..., 0], alpha, face, Retouch())
+    with pytest.raises(ValueError, match="alpha"):
+        retouch.apply(fg, alpha[:-1], face, Retouch())
+
+
+def test_none_changes_nothing_and_inputs_are_not_modified(shot) -> None:
+    fg, alpha, face = shot
+    f0, a0 = fg.copy(), alpha.copy()
+    r = retouch.apply(fg, alpha, face, load_retouch("none"))
+    assert np.array_equal(r.image, fg) and np.array_equal(r.alpha, alpha)
+    retouch.apply(fg, alpha, face, load_retouch("maximum"))
+    assert np.array_equal(fg, f0) and np.array_equal(alpha, a0)
+
+
+def test_deterministic(shot) -> None:
+    fg, alpha, face = shot
+    a = retouch.apply(fg, alpha, face, load_retouch("strong"))
+    b = retouch.apply(fg, alpha, face, load_retouch("strong"))
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.alpha, b.alpha)
+
+
+def test_passport_is_not_retouched(astronaut_subject) -> None:
+    hs = headshot.render(astronaut_subject, "corporate", "passport")
+    assert hs.retouch is not None and hs.retouch["settings"]["level"] == "none"
+    assert any("not retouched" in n for n in hs.notes)
+
+
+# --------------------------------------------------------------------------------------- each step
+
+def _band_energy(img, face, skin):
+    fw = face.width
+    ly = np.log(img @ LUMA + 1e-3)
+    band = cv2.GaussianBlur(ly, (0, 0), max(0.5, 0.0015 * fw)) - cv2.GaussianBlur(ly, (0, 0), 0.006 * fw)
+    return float(np.mean(band[skin] ** 2))
+
+
+def test_skin_texture_is_kept(shot) -> None:
+    fg, alpha, face = shot
+    skin = retouch.skin_mask(fg, face) & (alpha > 0.95)
+    skin = cv2.erode(skin.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    e0 = _band_energy(fg, face, skin)
+    nat = _band_energy(retouch.apply(fg, alpha, face, load_retouch("natural")).image, face, skin) / e0
+    mx = _band_energy(retouch.apply(fg, alpha, face, load_retouch("maximum")).image, face, skin) / e0
+    assert 0.6 <= nat <= 0.95, nat
+    assert mx >= 0.4, mx
+    assert mx < nat
+
+
+def test_red_spots_are_healed_and_a_mole_is_kept(shot) -> None:
+    fg, alpha, face = shot
+    lm = face.landmarks[:, :2]
+    spots = [(lm[50], 3.0), (lm[280], 5.0), (lm[101] * 0.5 + lm[50] * 0.5, 4.0), (lm[330] * 0.6 + lm[425] * 0.4, 6.0)]
+    mole = (lm[151] * 0.35 + lm[9] * 0.65, 10.0)
+    spotted = fg
+    for c, r in spots:
+        spotted = _mark(spotted, c, r, (0.92, 0.70, 0.75))
+    spotted = _mark(spotted, *mole, (0.45, 0.38, 0.36))
+    nat = Retouch()
+    clean = retouch.apply(fg, alpha, face, nat).image
+    out = retouch.apply(spotted, alpha, face, nat)
+    assert out.summary["spots_healed"] >= len(spots)
+    for c, r in spots:
+        before = deltaE_ciede2000(_lab_mean(spotted, c, r), _lab_mean(fg, c, r))
+        after = deltaE_ciede2000(_lab_mean(out.image, c, r), _lab_mean(clean, c, r))
+        assert after <= 0.2 * before, (r, before, after)
+    before = deltaE_ciede2000(_lab_mean(spotted, *mole), _lab_mean(fg, *mole))
+    after = deltaE_ciede2000(_lab_mean(out.image, *mole), _lab_mean(clean, *mole))
+    assert after >= 0.8 * before, (before, after)
+    # With marks=True the user asks for the mole to go too.
+    gone = retouch.apply(spotted, alpha, face, Retouch(marks=True))
+    assert deltaE_ciede2000(_lab_mean(gone.image, *mole), _lab_mean(clean, *mole)) < 0.5 * before
+
+
+def test_shine_is_reduced_without_greying(shot) -> None:
+    fg, alpha, face = shot
+    lm = face.landmarks[:, :2]
+    c, r = lm[50], 0.05 * face.width
+    d = _disc(fg.shape[:2], c, r * 2)
+    spec = (np.exp(-0.5 * (d / r) ** 2) * 0.25).astype(np.float32)
+    shiny = np.clip(fg + spec[..., None], 0, 1)
+    out = retouch.apply(shiny, alpha, face, Retouch(**{**OFF, "shine": 1.0})).image
+    core = d < r
+    added = float(np.mean((shiny - fg)[core] @ LUMA))
+    left = float(np.mean((out - fg)[core] @ LUMA))
+    assert left < 0.5 * added, (added, left)
+
+    def sat(x):
+        return float(np.mean((x.max(axis=2) - x.min(axis=2))[core] / np.maximum(x.max(axis=2)[core], 1e-4)))
+
+    assert sat(out) > sat(shiny)  # white light taken away: more colour, not less
+
+
+def test_under_eye_is_lifted_and_the_lines_kept(shot) -> None:
+    fg, alpha, face = shot
+    band = np.zeros(fg.shape[:2], np.uint8)
+    cv2.fillPoly(band, [np.round(retouch._lower_lid_region(face, retouch.RIGHT_LOWER_LID, 0.02, 0.09)).astype(np.int32)], 1)
+    shade = cv2.GaussianBlur(band.astype(np.float32), (0, 0), 0.01 * face.width)
+    dark = (fg * (1 - 0.3 * shade[..., None])).astype(np.float32)
+    out = retouch.apply(dark, alpha, face, Retouch(**{**OFF, "under_eye": 1.0})).image
+    m = band > 0
+    y_dark, y_out, y_ref = (float(np.median((x @ LUMA)[m])) for x in (dark, out, fg))
+    assert y_out > y_dark + 0.3 * (y_ref - y_dark)
+    hp = lambda x: np.log(x @ LUMA + 1e-3) - cv2.GaussianBlur(np.log(x @ LUMA + 1e-3), (0, 0), 2.0)  # noqa: E731
+    assert np.std(hp(out)[m]) >= 0.9 * np.std(hp(dark)[m])
+
+
+def test_the_whites_of_the_eyes_are_not_touched(shot) -> None:
+    fg, alpha, face = shot
+    eyes = region_mask(face, "eyes", fg.shape[:2]) > 0
+    irises = cv2.dilate(region_mask(face, "irises", fg.shape[:2]), np.ones((5, 5), np.uint8)) > 0
+    sclera = eyes & ~irises
+    out = retouch.apply(fg, alpha, face, Retouch(**{**OFF, "eyes": 1.0})).image
+    assert np.abs(out[sclera] - fg[sclera]).max() < 1e-3
+    assert not np.array_equal(out[irises & eyes], fg[irises & eyes])
+
+
+def test_teeth_lose_yellow_only(shot) -> None:
+    fg, alpha, face = shot
+    mouth = region_mask(face, "mouth", fg.shape[:2]) > 0
+    assert np.array_equal(retouch.apply(fg, alpha, face, Retouch(**OFF)).image[mouth], fg[mouth])
+    yellow = fg.copy()
+    yellow[mouth] = np.clip(yellow[mouth] * np.array([1.0, 0.95, 0.7], np.float32), 0, 1)
+    out = retouch.apply(yellow, alpha, face, Retouch(**{**OFF, "teeth": 1.0})).image
+    lab_in = cv2.cvtColor(yellow, cv2.COLOR_LRGB2Lab)[mouth]
+    lab_out = cv2.cvtColor(out, cv2.COLOR_LRGB2Lab)[mouth]
+    teeth = lab_in[:, 0] > 45
+    assert teeth.any()
+    assert np.mean(lab_out[teeth, 2]) < np.mean(lab_in[teeth, 2]) - 2  # less yellow
+    assert np.abs(lab_out[:, 0] - lab_in[:, 0]).max() < 1.5  # lightness kept
+    assert np.all(lab_out[teeth, 2] >= np.minimum(lab_in[teeth, 2], retouch.TEETH_TARGET_B) - 0.5)  # never blue-white
+
+
+def test_stray_hairs_are_faded_never_cut(shot) -> None:
+    fg, alpha, face = shot
+    a = alpha.copy()
+    top = int(face.landmarks[10, 1] - 0.45 * face.width)
+    x = int(face.landmarks[10, 0] + 0.4 * face.width)
+    cv2.line(a, (x, top), (x + int(0.25 * face.width), top - int(0.2 * face.width)), 0.5, 1)
+    out = retouch.apply(fg, a, face, Retouch(**{**OFF, "stray_hairs": 1.0})).alpha
+    assert np.all(out <= a + 1e-6)
+    strand = (a == 0.5) & (alpha < 0.05)
+    assert strand.any()
+    assert np.all(out[strand] >= (1 - retouch.HAIR_FADE) * a[strand] - 1e-6)  # never cut
+    assert np.mean(out[strand]) < 0.8 * np.mean(a[strand])  # but fainter
+    solid = alpha > 0.99
+    assert np.abs(out[solid] - a[solid]).max() < 1e-6  # the body of the hair is untouched
+
+
+def test_render_reports_what_was_done(astronaut_subject) -> None:
+    hs = headshot.render(astronaut_subject, "corporate", "linkedin")
+    assert hs.retouch is not None and hs.retouch["settings"]["level"] == "natural"
+    assert "spots_healed" in hs.retouch and "marks_kept" in hs.retouch
+    none = headshot.render(astronaut_subject, "corporate", "linkedin", retouch="none")
+    assert not np.array_equal(none.image, hs.image)
