@@ -3,7 +3,7 @@
 Each benchmark also writes ``bench-output/<name>.{md,json}``; this script adds
 ``bench-output/summary.md`` (all tables together). ``make bench`` calls it.
 
-Run: ``python benchmarks/run_all.py [framing identity speed light matte]``
+Run: ``python benchmarks/run_all.py [framing identity speed light matte retouch]``
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import _common as C  # noqa: E402
 
 C.quiet_native_logs()
 
-BENCHMARKS = ("framing", "identity", "speed", "light", "matte")
+BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch")
 
 
 def main(argv: list[str]) -> int:
