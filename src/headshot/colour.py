@@ -56,7 +56,8 @@ MAX_CORRECTION = 2.0  # one stop either way, at most
 
 # Log-chromaticity (log R/G, log B/G, linear sRGB) of skin and of the whites of the eyes in
 # well-balanced portraits: the medians over the 19 single-person dev photos (camera white balance,
-# studio and daylight; complexions from very light to dark), measured by benchmarks/bench_retouch.py.
+# studio and daylight; complexions from very light to dark), measured once with a scratch script on
+# those photos (calibration constants; the benchmark checks the cast figure, not these medians).
 # Skin chromaticity varies between people (about +-0.2 on log R/G) much more than the sclera's, which
 # is why the eyes and the scene's neutrals weigh in wherever they can be seen.
 SKIN_LC = (0.67, -0.38)
