@@ -53,7 +53,7 @@ compared pixel by pixel.
    Also reported: how many more spots the retouch healed on the spotted photo than on the clean one
    (``Headshot.retouch["spots_healed"]``), and how the retouch classified each synthetic spot: the
    kinds of the marks it found with their centre inside the disc (``headshot.retouch.apply`` called as
-   ``render`` calls it, on the spotted ``none`` render's foreground; ``blemish*`` = a blemish outside
+   ``render`` calls it, on the spotted ``none`` render's foreground; ``unhealed`` = a blemish outside
    the ``MAX_HEALED`` most visible, which ``apply`` does not heal).
    Photos whose input face is under 100 px wide are skipped (an 8 px spot there is a fifth of the
    face).
@@ -612,14 +612,10 @@ def measure_photo(ref: C.PhotoRef, out_dir: Path | None,
                 bl["warning"] = "spotted render framed differently"
             # The retouch's own classification of the marks (the call render makes, on the same input).
             found = retouch_mod.apply(sp["none"].foreground, sp["none"].alpha, of, load_retouch("natural")).spots
-            # apply() heals at most MAX_HEALED blemishes, the most visible (redness x area) first; the
-            # others keep kind "blemish" in Retouched.spots, so mark them here.
-            cap = getattr(retouch_mod, "MAX_HEALED", None)
-            ranked = sorted((f for f in found if f.kind == "blemish"), key=lambda t: -t.redness * t.radius**2)
-            healed_ids = {id(f) for f in (ranked[:cap] if cap else ranked)}
+            # (apply() heals at most MAX_HEALED blemishes; the others come back as kind "unhealed".)
 
             def kind_of(f: Any) -> str:
-                return "blemish*" if f.kind == "blemish" and id(f) not in healed_ids else f.kind
+                return str(f.kind)
             for s in placed:
                 c_out = crop.apply(np.array([[s["x"], s["y"]]]))[0]
                 r_out = s["r"] * crop.scale
@@ -895,7 +891,7 @@ def run(n_photos: int | None = None, out_dir: Path | None = DEFAULT_OUT, do_spee
            f"contrast(natural)/contrast(none) (target >= {REMOVAL_MIN:.0%} every spot); mole kept = "
            f"contrast(natural)/contrast(none) (target >= {MOLE_KEPT_MIN}). 'found as': how "
            "`retouch.find_spots` classified each synthetic mark (radius: kinds of the marks found inside its disc, "
-           "largest first; 12 = the mole; blemish* = a blemish beyond the MAX_HEALED most visible, so not healed).", "",
+           "largest first; 12 = the mole; unhealed = a blemish beyond the MAX_HEALED most visible, so not healed).", "",
            C.table(["photo", "face px", "removal per radius", "min removal", "mole kept", "spots healed (extra)",
                     "contrast none dE (mole first)", "found as", "not placed"], rows), ""]
     if skipped_ph:
