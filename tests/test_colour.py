@@ -107,6 +107,11 @@ def test_monochrome_photo_is_made_grey(astronaut_subject) -> None:
     fixed = toned.reshape(-1, 3)[::97] * g
     lc = colour.log_chroma(fixed[(fixed.max(axis=1) < 0.9) & (fixed.min(axis=1) > 0.02)])
     assert np.abs(np.median(lc, axis=0)).max() < 0.02
+    # The same black-and-white face on a saturated red wall is still black and white.
+    face = region_mask(sub.face, "face", grey.shape[:2]) > 0
+    on_wall = np.where(face[..., None], grey, np.array([0.55, 0.04, 0.03], np.float32))
+    wall_est = colour.estimate(on_wall.astype(np.float32), sub.face)
+    assert "monochrome" in wall_est.evidence and max(map(abs, wall_est.cast)) < 0.02
 
 
 # ------------------------------------------------------------------------------ astronaut, end to end

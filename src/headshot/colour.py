@@ -199,10 +199,12 @@ def estimate(image: np.ndarray, face: Face, alpha: np.ndarray | None = None) -> 
     evidence: dict[str, dict[str, float]] = {}
     shifts: list[tuple[np.ndarray, float]] = []
 
-    # A monochrome photo (black and white, or toned: every pixel has nearly the same chromaticity)
-    # has no skin colour to read; its single tint is the cast, and the correction makes it grey.
-    # (The spread of chromaticities does not change with a cast, so this test is equivariant too.)
-    px = work.reshape(-1, 3)
+    # A monochrome photo (black and white, or toned: every pixel of the face has nearly the same
+    # chromaticity) has no skin colour to read; its single tint is the cast, and the correction
+    # makes it grey. The test looks at the face only: a black-and-white portrait cut out and put on
+    # a coloured wall is still a black-and-white face (a colour face spreads 0.26-1.1 here, a grey
+    # one 0.00, on the dev photos). The spread does not change with a cast: equivariant too.
+    px = work[region_mask(face, "face", (h, w), scale=scale) > 0]
     py = px @ LUMA
     px = px[(py > 0.02) & (px.max(axis=1) < 0.97)]
     if len(px) >= 100:
