@@ -134,6 +134,7 @@ LOG_EPS = 1e-3
 PATCH_ALPHA = 0.95
 PATCH_DARK = 0.5  # pixels darker (smoothed) than this fraction of the patch's median are left out
 FOREHEAD_MARGIN = 0.03
+FOREHEAD_SHARE = 0.6  # of the forehead between the brows (+ margin) and the hairline (- margin)
 NATURAL_RANGE = (0.6, 0.9)
 MAXIMUM_MIN = 0.4
 
@@ -262,7 +263,9 @@ def texture_patch(img: np.ndarray, alpha: np.ndarray, of: Face) -> tuple[np.ndar
         return float(d @ e), float(d @ up)
 
     v_brow = max(uv(lm[i])[1] for i in RIGHT_BROW + LEFT_BROW)
-    v0, v1 = v_brow + FOREHEAD_MARGIN * fw, uv(lm[10])[1] - FOREHEAD_MARGIN * fw
+    v0 = v_brow + FOREHEAD_MARGIN * fw
+    # The lower part of the forehead only: a fringe often hangs below the landmarks' hairline (10).
+    v1 = v0 + FOREHEAD_SHARE * (uv(lm[10])[1] - FOREHEAD_MARGIN * fw - v0)
     u0, u1 = sorted((uv(lm[105])[0], uv(lm[334])[0]))
     fore = np.zeros((h, w), np.uint8)
     if v1 > v0 + 2:
@@ -275,9 +278,15 @@ def texture_patch(img: np.ndarray, alpha: np.ndarray, of: Face) -> tuple[np.ndar
         pad = int(math.ceil(0.03 * fw)) + 2
         ya, yb, xa, xb = max(0, ys.min() - pad), min(h, ys.max() + pad + 1), max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
         y = _blur(np.ascontiguousarray(img[ya:yb, xa:xb]) @ LUMA, 0.01 * fw)
-        dark = np.zeros((h, w), bool)
-        dark[ya:yb, xa:xb] = y < PATCH_DARK * float(np.median(y[patch[ya:yb, xa:xb]]))
-        patch &= ~dark
+        inside = patch[ya:yb, xa:xb]
+        # Hair over the forehead (a fringe below the landmarks' hairline) is no skin: left out by
+        # darkness, or by roughness as in input_skin (a light fringe is not dark).
+        ly = np.log(np.ascontiguousarray(img[ya:yb, xa:xb]) @ LUMA + np.float32(LOG_EPS))
+        rough = np.sqrt(_blur((ly - _blur(ly, 0.01 * fw)) ** 2, 0.03 * fw))
+        rough_max = max(SKIN_ROUGH * float(np.quantile(rough[inside], 0.25)), SKIN_ROUGH_MIN)
+        bad = np.zeros((h, w), bool)
+        bad[ya:yb, xa:xb] = (y < PATCH_DARK * float(np.median(y[inside]))) | (rough > rough_max)
+        patch &= ~bad
     parts = {"cheeks": int((patch & cheeks).sum()), "forehead": int((patch & (fore > 0)).sum())}
     return patch, parts
 
@@ -754,7 +763,7 @@ def speed(subject: Subject | None) -> dict[str, Any]:
                 t_a = time.perf_counter()
                 toned = colour_mod.apply(fg, corr)
                 t_b = time.perf_counter()
-                retouch_mod.apply(toned, alpha, of, settings)
+                retouch_mod.apply(toned, alpha, of, settings, pixel_scale=raw.crop.scale)
                 t_c = time.perf_counter()
                 if i:
                     tc.append(t_b - t_a)

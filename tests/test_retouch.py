@@ -159,6 +159,29 @@ def test_red_spots_are_healed_and_a_mole_is_kept(shot) -> None:
     assert deltaE_ciede2000(_lab_mean(gone.image, *mole), _lab_mean(clean, *mole)) < 0.5 * before
 
 
+def test_a_spot_in_a_crease_keeps_the_crease(shot) -> None:
+    """A red spot sitting on a crease: healing takes the spot, not the crease under it (a fill from
+    the rim alone leaves the spot 2-4 L* too light there)."""
+    fg, alpha, face = shot
+    lm = face.landmarks[:, :2]
+    c = lm[50]
+    # A crease: a line 3 px wide, 25% darker, through the cheek.
+    yy, xx = np.mgrid[: fg.shape[0], : fg.shape[1]]
+    d = np.abs((xx - c[0]) * 0.6 - (yy - c[1]) * 0.8)
+    creased = (fg * (1 - 0.25 * np.clip(2.0 - d, 0, 1))[..., None]).astype(np.float32)
+    spotted = _mark(creased, c, 5.0, (0.92, 0.70, 0.75))
+    nat = Retouch()
+    clean = retouch.apply(creased, alpha, face, nat).image
+    out = retouch.apply(spotted, alpha, face, nat).image
+    before = deltaE_ciede2000(_lab_mean(spotted, c, 5.0), _lab_mean(creased, c, 5.0))
+    after = deltaE_ciede2000(_lab_mean(out, c, 5.0), _lab_mean(clean, c, 5.0))
+    assert after <= 0.25 * before, (before, after)
+    # The crease still runs through where the spot was: its centre line stays darker than beside it.
+    on = (d < 1.0) & (_disc(fg.shape[:2], c, 3.0) < 3.0)
+    beside = (d > 4.0) & (d < 6.0) & (_disc(fg.shape[:2], c, 5.0) < 5.0)
+    assert (out[on] @ LUMA).mean() < 0.9 * (out[beside] @ LUMA).mean()
+
+
 def test_shine_is_reduced_without_greying(shot) -> None:
     fg, alpha, face = shot
     lm = face.landmarks[:, :2]

@@ -349,7 +349,7 @@ def render(
         st.retouch if retouch is None else load_retouch(retouch))
     out_face = replace(subject.face, landmarks=np.column_stack(
         [crop.apply(subject.face.landmarks[:, :2]), subject.face.landmarks[:, 2] * crop.scale]))
-    touched = retouch_mod.apply(fg, alpha, out_face, settings)
+    touched = retouch_mod.apply(fg, alpha, out_face, settings, pixel_scale=crop.scale)
     fg, alpha = touched.image, touched.alpha
     if pf.retouch is not None and settings is not st.retouch and st.retouch.active:
         notes.append(f"{pf.name} photos are not retouched: retouching level '{settings.name}' was used")

@@ -38,8 +38,7 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from skimage.restoration import inpaint_biharmonic
 
 from .face import Face, region_mask
 from .presets import Retouch
@@ -59,7 +58,8 @@ LEFT_LOWER_LID = (263, 249, 390, 373, 374, 380, 381, 382, 362)
 # Bands of the skin, as Gaussian sigmas in face widths (a face ~15 cm wide: 0.004 fw ~ 0.6 mm).
 FINE_SIGMA = 0.004
 MID_SIGMA = 0.02
-FINE_SOFTEN = 0.35  # fraction of the fine band removed at skin strength 1 (luminance only)
+FINE_SOURCE_PX = 0.8  # photo pixels: the fine band reaches at least this far on an enlarged photo
+FINE_SOFTEN = 0.15  # fraction of the fine band removed at skin strength 1 (luminance only)
 MID_EVEN = 0.8  # fraction of the middle band's luminance removed at skin strength 1 (small contrasts)
 CHROMA_EVEN = 0.9  # fraction of the middle band's colour (redness, blotches) removed at strength 1
 EVEN_KNEE = 0.12  # log contrast above which the middle band is evened less and less (light's edges)
@@ -72,18 +72,21 @@ SPOT_MIN = 1.0  # px: equivalent radius below which a spot is noise
 SPOT_MAX = 0.08  # face widths: equivalent radius above which a mark is kept (a patch, not a spot)
 RED_RATIO = 0.5  # a spot must be at least this much redder (log R/G) than darker (-log Y)
 MOLE_DARK = 0.7  # log darkness (about 50% darker) beyond which a mark is kept whatever its colour
-MAX_HEALED = 24  # spots (and, if asked, marks) healed per face at most: the most visible, contrast x area
+MAX_HEALED = 200  # spots (and, if asked, marks) healed per face at most (time bound): the most visible, contrast x area
 SPOT_ROUND = 3.0  # length/width ratio above which a mark is a line (wrinkle, scar, hair), kept
 
 # Shine, under-eye, eyes, teeth, hair.
 SHINE_REMOVE = 0.85  # fraction of the excess white removed at strength 1
+SHINE_SMOOTH = 0.008  # face widths: the scale above which shine is taken down (the pores below it stay)
 SHINE_AROUND = 0.08  # face widths: the skin a hot spot is compared with (a forehead's shine is ~0.1)
 UNDER_EYE_LIFT = 0.7  # fraction of the gap to the cheek closed at strength 1
 UNDER_EYE_MAX = 1.35  # largest gain under the eyes
 IRIS_CLARITY = 0.9  # local-contrast boost in the iris at strength 1
 TEETH_TARGET_B = 6.0  # CIELAB b* of natural off-white teeth; never whitened below it
 TEETH_REDUCE = 0.7  # fraction of the yellow above the target removed at strength 1
+ROI_PAD = 0.15  # face widths round the landmarks: the box the skin steps work in
 HAIR_FADE = 0.6  # most of a stray hair's opacity ever taken away
+HEAL_FILL = 0.5  # weight of the fill-from-the-rim estimate of a healed spot (the rest: its tint taken off)
 
 
 @dataclass(frozen=True)
@@ -313,45 +316,59 @@ def find_spots(image: np.ndarray, face: Face, skin: np.ndarray) -> list[Spot]:
     return spots
 
 
-def _harmonic_fill(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Fill ``hole`` with the smoothest surface meeting the values on its rim (Laplace's equation,
-    the membrane of Perez et al.'s Poisson editing with no guidance): a shading gradient across a
-    spot carries on through it. One sparse solve for the three channels; holes are small."""
-    ys, xs = np.nonzero(hole)
-    n = len(ys)
-    index = -np.ones(hole.shape, np.int64)
-    index[ys, xs] = np.arange(n)
-    rows, cols, vals = [np.arange(n)], [np.arange(n)], [np.full(n, 4.0)]
-    rhs = np.zeros((n, values.shape[2]))
-    h, w = hole.shape
-    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-        ny, nx = np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)
-        inside = index[ny, nx] >= 0
-        rows.append(np.arange(n)[inside])
-        cols.append(index[ny, nx][inside])
-        vals.append(np.full(int(inside.sum()), -1.0))
-        rhs[~inside] += values[ny[~inside], nx[~inside]]
-    a = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    sol = spsolve(a.tocsc(), rhs)
-    out = values.copy()
-    out[ys, xs] = np.asarray(sol, dtype=np.float32).reshape(n, -1)
-    return out
+def _spot_hole(red: np.ndarray, skin: np.ndarray, cx: float, cy: float, r: float) -> np.ndarray:
+    """The pixels a spot covers, as tight as its redness allows (uint8 mask over ``red``'s patch).
+
+    What is filled in is guessed from the skin round it, and the guess is only as good as the hole
+    is small (beside a crease, a fill twice the spot's size takes in the crease's shadow): the hole
+    is where the redness stands above the ring round the spot by 40% of the spot's own, grown
+    by a margin of a quarter of its radius (the spot's soft edge), and never less than its core."""
+    hh, ww = red.shape
+    yy, xx = np.mgrid[0:hh, 0:ww]
+    d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+    ring = (d2 > (1.8 * r) ** 2) & (d2 <= (2.8 * r + 1) ** 2) & skin
+    ref = float(np.median(red[ring])) if np.count_nonzero(ring) >= 6 else float(np.median(red))
+    above = red - ref
+    peak = float(np.max(above[d2 <= max(1.0, 0.5 * r) ** 2]))
+    core = (d2 <= (0.7 * r) ** 2)
+    if peak > 0:
+        part = ((above > 0.4 * peak) & (d2 <= (1.4 * r) ** 2)).astype(np.uint8)
+        n, lab = cv2.connectedComponents(part, connectivity=8)
+        keep = np.unique(lab[core & (part > 0)])
+        core = core | np.isin(lab, keep[keep > 0])
+    grow = max(1, int(round(r / 4)))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    return cv2.dilate(core.astype(np.uint8), k)
 
 
 def _heal(lx: np.ndarray, skin: np.ndarray, holes: np.ndarray, spot: Spot) -> None:
-    """Heal one spot in place (log image): its smooth part filled in from the skin round it, its fine
-    texture copied from a nearby patch. ``holes`` marks every spot and mark found (dilated): none of
-    them is used as the skin round another, nor as the source of texture."""
+    """Heal one spot in place (log image). ``holes`` marks every spot and mark found: none of them is
+    used as the skin round another, nor as the source of texture.
+
+    Two estimates of the skin under the spot, averaged (:data:`HEAL_FILL`), because each goes wrong
+    where the other does not:
+
+    - the healing brush's: the spot's smooth part filled in from the skin round it (biharmonic),
+      its fine texture copied from a clean patch beside it. It loses what the spot sits on: in a
+      crease or on a shadow edge the fill takes the rim's level (measured 2-4 L* too light);
+    - the spot's own skin with its tint taken off: a blemish is blood under the skin, a tint over
+      skin that is still there (its pores, its crease). Where the spot's redness stands above the
+      fill's, the colour of the spot's core (its smooth part over the fill) is taken off in
+      proportion. It keeps the crease and the pores, but leaves what is more than a tint (a raised
+      edge), and the fill's error enters its colour.
+
+    Both work over a hole as tight as the spot (:func:`_spot_hole`): the smaller the hole, the less
+    there is to guess."""
     h, w = skin.shape
     r = spot.radius
-    rad = int(np.ceil(r * 1.4)) + 1
+    rad = int(np.ceil(r * 1.6)) + 2
     off = int(np.ceil(2.2 * r)) + 3
     pad = rad + off + 2
     cx, cy = int(round(spot.x)), int(round(spot.y))
     ya, yb, xa, xb = max(0, cy - pad), min(h, cy + pad + 1), max(0, cx - pad), min(w, cx + pad + 1)
     patch = lx[ya:yb, xa:xb]
-    hole = np.zeros(patch.shape[:2], np.uint8)
-    cv2.circle(hole, (cx - xa, cy - ya), rad, 1, -1)
+    sk = skin[ya:yb, xa:xb]
+    hole = _spot_hole(patch[..., 0] - patch[..., 1], sk, spot.x - xa, spot.y - ya, r)
     hole &= cv2.dilate(holes[ya:yb, xa:xb].astype(np.uint8), np.ones((3, 3), np.uint8), iterations=int(np.ceil(r * 0.6)) + 1)
     if not hole.any():
         return
@@ -363,12 +380,14 @@ def _heal(lx: np.ndarray, skin: np.ndarray, holes: np.ndarray, spot: Spot) -> No
     # spot itself over its rim).
     outside = (hole == 0).astype(np.float32)
     low_out = _nconv(patch, outside, sigma)
-    # The hole's smooth part is a membrane over its rim. (Not OpenCV's inpainting: on float images
-    # Telea returns noise (measured) and Navier-Stokes is only 8-bit accurate.)
     rim = (cv2.dilate(hole, np.ones((3, 3), np.uint8)) > 0) & (hole == 0)
-    if float(np.mean(skin[ya:yb, xa:xb][rim])) < 0.7:
+    if float(np.mean(sk[rim])) < 0.7:
         return  # its rim is not skin (at the hairline, beside an eye): left as it is
-    filled = _harmonic_fill(low_out, hole > 0)
+    # The hole's smooth part continues the skin round it, slopes included (biharmonic: a shading
+    # gradient across a spot carries on through it, and the fill meets the rim without a crease).
+    # (Not OpenCV's inpainting: on float images Telea returns noise (measured) and Navier-Stokes is
+    # only 8-bit accurate.)
+    filled = inpaint_biharmonic(low_out.astype(np.float64), hole > 0, channel_axis=-1).astype(np.float32)
     tex = patch - low
     # Texture from the nearest clean patch of skin (of eight directions, the one with the most skin
     # and no spot); the spot's own fine band otherwise.
@@ -380,17 +399,29 @@ def _heal(lx: np.ndarray, skin: np.ndarray, holes: np.ndarray, spot: Spot) -> No
         sy, sx = ys + dy, xs + dx
         if sy.min() < 0 or sx.min() < 0 or sy.max() >= patch.shape[0] or sx.max() >= patch.shape[1]:
             continue
-        score = float(np.mean(skin[ya:yb, xa:xb][sy, sx] & ~holes[ya:yb, xa:xb][sy, sx]))
+        score = float(np.mean(sk[sy, sx] & ~holes[ya:yb, xa:xb][sy, sx]))
         if score > best + 1e-6:
             best, bdx, bdy = score, dx, dy
     if best >= 0.9:
         src_tex = tex.copy()
         src_tex[ys, xs] = tex[ys + bdy, xs + bdx]
-    # Full weight inside, half at the rim (both sides are continuous there: the inpainting starts
-    # from the rim's colours).
     wgt = (np.clip(_blur(hole.astype(np.float32), max(0.5, r * 0.25)) * 1.5, 0.0, 1.0) * hole)[..., None]
-    new = filled + src_tex
-    patch += wgt * (new - patch)
+    fill_est = patch + wgt * (filled + src_tex - patch)
+    # The tint: its colour is the median of the spot's core (redness above 60% of its peak) over
+    # the fill, per channel in log light; its footprint the redness above the fill's in that unit.
+    ls = _blur(patch, max(0.5, 0.15 * r))
+    red_a = (ls[..., 0] - ls[..., 1]) - (filled[..., 0] - filled[..., 1])
+    inside = hole > 0
+    peak = float(np.max(red_a[inside]))
+    core = inside & (red_a > 0.6 * peak)
+    tint = np.median((ls - filled)[core], axis=0) if peak > 0 else np.zeros(3, np.float32)
+    tr = float(tint[0] - tint[1])
+    if tr > 0:
+        foot = np.clip(red_a / tr, 0.0, 1.0) * _blur(hole.astype(np.float32), max(0.5, 0.2 * r))
+        tint_est = patch - foot[..., None] * tint.astype(np.float32)
+    else:
+        tint_est = fill_est
+    patch[:] = HEAL_FILL * fill_est + (1 - HEAL_FILL) * tint_est
 
 
 def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
@@ -400,10 +431,13 @@ def _soft(mask: np.ndarray, sigma: float) -> np.ndarray:
     return _blur(e.astype(np.float32), sigma)
 
 
-def _even_skin(lx: np.ndarray, skin: np.ndarray, weight: np.ndarray, strength: float, fw: float) -> None:
+def _even_skin(lx: np.ndarray, skin: np.ndarray, weight: np.ndarray, strength: float, fw: float,
+               pixel_scale: float = 1.0) -> None:
     """Frequency separation on the skin, in place (log image)."""
     w = skin.astype(np.float32)
-    fine_s = max(0.6, FINE_SIGMA * fw)
+    # On an enlarged photo the finest detail it has (its pores, or its grain where pores are below
+    # a pixel) spans several output pixels: the fine band is never finer than that.
+    fine_s = max(0.6, FINE_SIGMA * fw, FINE_SOURCE_PX * pixel_scale)
     base_f = _nconv(lx, w, fine_s)
     base_m = _nconv(lx, w, max(fine_s * 2, MID_SIGMA * fw))
     fine = lx - base_f
@@ -420,7 +454,7 @@ def _even_skin(lx: np.ndarray, skin: np.ndarray, weight: np.ndarray, strength: f
 
 def _shine(img: np.ndarray, skin: np.ndarray, weight: np.ndarray, strength: float, fw: float) -> float:
     """Reduce specular hot spots in place (linear image); returns the mean luminance taken off the skin."""
-    sm = _blur(img, max(0.6, 0.003 * fw))
+    sm = _blur(img, max(0.6, SHINE_SMOOTH * fw))
     px = sm[skin]
     if len(px) < 50:
         return 0.0
@@ -532,7 +566,8 @@ def _stray_hairs(alpha: np.ndarray, face: Face, strength: float) -> float:
     return float(removed.sum())
 
 
-def apply(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch) -> Retouched:
+def apply(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch, *,
+          pixel_scale: float = 1.0) -> Retouched:
     """Retouch a subject.
 
     Parameters
@@ -545,6 +580,9 @@ def apply(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch) -
         Landmarks in the image's pixels.
     settings : Retouch
         Strengths (see :class:`headshot.presets.Retouch`).
+    pixel_scale : float
+        Image pixels per pixel of the photo (above 1 when the photo was enlarged to this size): the
+        skin's fine band is kept at least as wide as the photo's own finest detail.
 
     Returns
     -------
@@ -563,7 +601,7 @@ def apply(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch) -
     h, w = image.shape[:2]
     lm = face.landmarks[:, :2]
     # Work in a box round the face: everything but the hair step lives inside it.
-    pad = 0.3 * fw
+    pad = ROI_PAD * fw
     x0 = int(max(0, np.floor(lm[:, 0].min() - pad)))
     x1 = int(min(w, np.ceil(lm[:, 0].max() + pad)))
     y0 = int(max(0, np.floor(lm[:, 1].min() - pad)))
@@ -580,10 +618,10 @@ def apply(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch) -
         lx = np.log(roi + EPS)
         if settings.blemishes > 0 or settings.marks:
             spots = find_spots(roi, rf, skin)
-            # A retoucher heals the spots that draw the eye, not every fleck of a naturally mottled
-            # skin (which the evening step softens as a whole): the most visible first, at most
-            # MAX_HEALED of each kind asked for (marks asked for do not crowd out the blemishes, nor
-            # the reverse).
+            # Every blemish is healed, the most visible first, up to MAX_HEALED of each kind asked
+            # for: a bound on the time a very mottled face takes (a 3100 px photo of reddish skin
+            # has ~1600 red flecks that qualify), not a choice of what to keep. (Marks asked for do
+            # not crowd out the blemishes, nor the reverse.)
             def most_visible(kind: str) -> list[Spot]:
                 found = [t for t in spots if t.kind == kind]
                 return sorted(found, key=lambda t: -(t.redness + max(t.darkness, 0.0)) * t.radius**2)[:MAX_HEALED]
@@ -608,7 +646,7 @@ def apply(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch) -
                              kind="unhealed" if s.kind == "blemish" and id(s) not in healed else s.kind)
                      for s in spots]
         if settings.skin > 0 and skin.any():
-            _even_skin(lx, skin, weight, settings.skin, fw)
+            _even_skin(lx, skin, weight, settings.skin, fw, pixel_scale)
         roi[:] = np.clip(np.exp(lx) - EPS, 0.0, 1.0)
         if settings.shine > 0:
             summary["shine_removed"] = round(_shine(roi, skin, weight, settings.shine, fw), 5)
