@@ -7,13 +7,14 @@ into the repository).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import os
 import platform as _platform
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,42 @@ def median(xs: Sequence[float]) -> float:
 def chunks(xs: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(xs), n):
         yield xs[i : i + n]
+
+
+def pin(cores: int = 2) -> tuple[set[int] | None, int]:
+    """Pin this process to `cores` cores where possible; returns (previous affinity, cores in use).
+    Give the previous affinity back with ``os.sched_setaffinity(0, prev)`` when it is not None."""
+    try:
+        prev = os.sched_getaffinity(0)
+    except AttributeError:
+        return None, os.cpu_count() or 0
+    want = set(sorted(prev)[:cores])
+    try:
+        os.sched_setaffinity(0, want)
+    except OSError:
+        return None, len(prev)
+    return prev, len(os.sched_getaffinity(0))
+
+
+def write_results(out_dir: Path | None, name: str, markdown: str, data: dict[str, Any]) -> None:
+    """results.json/.md in the benchmark's own folder (when given), and bench-output/NAME.{md,json}."""
+    if out_dir is not None:
+        (out_dir / "results.json").write_text(json.dumps(data, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        (out_dir / "results.md").write_text(markdown + "\n", encoding="utf-8")
+    write_outputs(name, markdown, data)
+
+
+def bench_main(name: str, doc: str, run: Callable[[int | None, Path | None, bool], dict[str, Any]],
+               default_out: Path, out_help: str, speed_help: str, argv: list[str] | None = None) -> int:
+    """The command line shared by the per-issue benchmarks: --photos N, --out DIR, --no-speed."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--photos", type=int, default=None, help="measure only the first N photos (astronaut first)")
+    ap.add_argument("--out", type=Path, default=default_out, help=out_help)
+    ap.add_argument("--no-speed", action="store_true", help=speed_help)
+    args = ap.parse_args(argv)
+    m = machine()
+    print(f"# bench_{name}: {m['cpu_count']} cores (affinity {m['sched_affinity']}), Python {m['python']}", flush=True)
+    res = run(args.photos, args.out, not args.no_speed)
+    print(res["markdown"])
+    print(f"\nwrote {args.out / 'results.json'}")
+    return 0 if res["pass"] else 1

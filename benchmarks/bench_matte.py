@@ -58,8 +58,6 @@ Run: ``python benchmarks/bench_matte.py [--photos N] [--out DIR] [--no-speed]``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import sys
@@ -450,20 +448,6 @@ def select_photos(n: int | None) -> tuple[list[C.PhotoRef], str | None]:
 # ------------------------------------------------------------------------------------------- speed
 
 
-def _pin(cores: int = 2) -> tuple[set[int] | None, int]:
-    """Pin this process to `cores` cores where possible; returns (previous affinity, cores in use)."""
-    try:
-        prev = os.sched_getaffinity(0)
-    except AttributeError:
-        return None, os.cpu_count() or 0
-    want = set(sorted(prev)[:cores])
-    try:
-        os.sched_setaffinity(0, want)
-    except OSError:
-        return None, len(prev)
-    return prev, len(os.sched_getaffinity(0))
-
-
 def _clear_backdrop_cache() -> None:
     clear = getattr(backdrop_mod, "clear_caches", None) or getattr(backdrop_mod.render, "cache_clear", None)
     if clear is not None:
@@ -479,7 +463,7 @@ def speed() -> dict[str, Any]:
     else:
         photo0 = load(src)
         src_name = src.name
-    prev, cores = _pin(2)
+    prev, cores = C.pin(2)
     try:
         size = SPEED_SIZE if photo0.height >= photo0.width else SPEED_SIZE[::-1]
         big8 = cv2.resize(to_srgb8(photo0.pixels), size, interpolation=cv2.INTER_CUBIC)
@@ -704,25 +688,13 @@ def run(n_photos: int | None = None, out_dir: Path | None = DEFAULT_OUT, do_spee
             "definitions": {"spill": "clip(<O_b - O_x, g*B_out - G>/|g*B_out - G|^2, -1, 1), O_x = same alpha, reference colours",
                             "spill_total": "clip(<O_b - O_ref, g*B_out - G>/|g*B_out - G|^2, -1, 1)", "grey_linear": GREY_LIN,
                             "grad_sigma": GRAD_SIGMA, "busy_seed": BUSY_SEED}}
-    if out_dir is not None:
-        (out_dir / "results.json").write_text(json.dumps(data, indent=2, default=C._json_default) + "\n", encoding="utf-8")
-        (out_dir / "results.md").write_text(markdown + "\n", encoding="utf-8")
-    C.write_outputs("matte", markdown, data)  # bench-output/matte.{md,json}, like the other benchmarks
+    C.write_results(out_dir, "matte", markdown, data)  # also bench-output/matte.{md,json}
     return {"name": "matte", "markdown": markdown, "pass": passed, "summary": summary}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--photos", type=int, default=None, help="measure only the first N photos")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for results.json/.md and error images")
-    ap.add_argument("--no-speed", action="store_true", help="skip the 12 MP speed measurement")
-    args = ap.parse_args(argv)
-    m = C.machine()
-    print(f"# bench_matte: {m['cpu_count']} cores (affinity {m['sched_affinity']}), Python {m['python']}", flush=True)
-    res = run(args.photos, args.out, not args.no_speed)
-    print(res["markdown"])
-    print(f"\nwrote {args.out / 'results.json'}")
-    return 0 if res["pass"] else 1
+    return C.bench_main("matte", __doc__ or "", run, DEFAULT_OUT, "folder for results.json/.md and error images",
+                        "skip the 12 MP speed measurement", argv)
 
 
 if __name__ == "__main__":

@@ -91,8 +91,6 @@ Run: ``python benchmarks/bench_retouch.py [--photos N] [--out DIR] [--no-speed]`
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import sys
@@ -725,19 +723,6 @@ def measure_photo(ref: C.PhotoRef, out_dir: Path | None,
 # ------------------------------------------------------------------------------------------- speed
 
 
-def _pin(cores: int = 2) -> tuple[set[int] | None, int]:
-    try:
-        prev = os.sched_getaffinity(0)
-    except AttributeError:
-        return None, os.cpu_count() or 0
-    want = set(sorted(prev)[:cores])
-    try:
-        os.sched_setaffinity(0, want)
-    except OSError:
-        return None, len(prev)
-    return prev, len(os.sched_getaffinity(0))
-
-
 def speed(subject: Subject | None) -> dict[str, Any]:
     if subject is None:
         ref = C.astronaut()
@@ -750,7 +735,7 @@ def speed(subject: Subject | None) -> dict[str, Any]:
     alpha = np.ascontiguousarray(raw.alpha)
     of = out_face(subject.face, raw.crop)
     corr = colour_mod.correction(subject.colour, subject.stats.luminance, style.tone)
-    prev, cores = _pin(2)
+    prev, cores = C.pin(2)
     threads = cv2.getNumThreads()
     cv2.setNumThreads(2)
     out: dict[str, Any] = {"size": [raw.crop.width, raw.crop.height], "cores": cores, "face_px": round(of.width, 1),
@@ -1037,25 +1022,13 @@ def run(n_photos: int | None = None, out_dir: Path | None = DEFAULT_OUT, do_spee
                         "signal": f"log(Y + {LOG_EPS})"},
                 "spot_k": SPOT_K, "mole_k": MOLE_K, "radii": SPOT_RADII, "mole_radius": MOLE_RADIUS,
                 "walls": WALLS, "grey_wall": GREY_WALL, "cast_kelvin": CAST_KELVIN, "neutral_kelvin": NEUTRAL_KELVIN}}
-    if out_dir is not None:
-        (out_dir / "results.json").write_text(json.dumps(data, indent=2, default=C._json_default) + "\n", encoding="utf-8")
-        (out_dir / "results.md").write_text(markdown + "\n", encoding="utf-8")
-    C.write_outputs("retouch", markdown, data)
+    C.write_results(out_dir, "retouch", markdown, data)  # also bench-output/retouch.{md,json}
     return {"name": "retouch", "markdown": markdown, "pass": passed, "summary": summary}
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--photos", type=int, default=None, help="measure only the first N photos (astronaut first)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for results.json/.md and sheets/")
-    ap.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
-    args = ap.parse_args(argv)
-    m = C.machine()
-    print(f"# bench_retouch: {m['cpu_count']} cores (affinity {m['sched_affinity']}), Python {m['python']}", flush=True)
-    res = run(args.photos, args.out, not args.no_speed)
-    print(res["markdown"])
-    print(f"\nwrote {args.out / 'results.json'}")
-    return 0 if res["pass"] else 1
+    return C.bench_main("retouch", __doc__ or "", run, DEFAULT_OUT, "folder for results.json/.md and sheets/",
+                        "skip the speed measurement", argv)
 
 
 if __name__ == "__main__":
