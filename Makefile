@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test bench install dev clean
+.PHONY: demo test bench install dev clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,17 @@ demo: $(VENV)/.installed
 	@echo
 	@echo "Headshots written to: $$(cd $(DEMO_OUT) && pwd)"
 
-test: $(VENV)/.dev-installed
+# The web studio's end-to-end test drives Debian's chromium: install it when it is missing and we
+# may (root or password-less sudo, with apt-get); otherwise that test skips and says why, loudly.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)); \
+	  elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	    (sudo -n apt-get install -y -q chromium >/dev/null 2>&1 || (sudo -n apt-get update -q && sudo -n apt-get install -y -q chromium)); \
+	  else echo "*** chromium is not installed and cannot be installed here: the browser test will be SKIPPED ***"; fi; }
+
+test: $(VENV)/.dev-installed browser
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.dev-installed

@@ -19,7 +19,7 @@ import _common as C  # noqa: E402
 
 C.quiet_native_logs()
 
-BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch")
+BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch", "web")
 
 
 def main(argv: list[str]) -> int:

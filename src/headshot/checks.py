@@ -19,7 +19,7 @@ import numpy as np
 
 from .face import Face, eye_aspect_ratios, region_mask
 
-__all__ = ["Finding", "run", "SEVERITIES", "face_stats", "FaceStats"]
+__all__ = ["Finding", "run", "verdict", "SEVERITIES", "face_stats", "FaceStats"]
 
 SEVERITIES = ("info", "warn", "poor")
 
@@ -70,6 +70,14 @@ class Finding:
             "message": self.message,
             "value": None if self.value is None else round(float(self.value), 3),
         }
+
+
+def verdict(findings: "tuple[Finding, ...] | list[Finding]") -> str:
+    """One phrase for a photo's capture checks: ``good``, ``usable, could be better`` or ``retake advised``."""
+    worst = {f.severity for f in findings}
+    if "poor" in worst:
+        return "retake advised"
+    return "usable, could be better" if "warn" in worst else "good"
 
 
 @dataclass(frozen=True)

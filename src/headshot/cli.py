@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .checks import verdict as checks_verdict
 from .errors import HeadshotError, OutputError, PresetError
 from .imageio import FORMATS
 from .pipeline import Progress, analyse, make
@@ -70,6 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("--columns", type=int, default=5, metavar="N", help="tiles per row (default: 5)")
     sh.add_argument("-o", "--out", metavar="FILE.png",
                     help="where to write the sheet (default: <photo name>_lights.png here)")
+
+    sv = sub.add_parser("serve", help="start the web studio (a page and a REST API) on this machine",
+                        description="Start the web studio: upload a selfie in a browser, see the capture advice, "
+                                    "pick looks and download the headshots. See docs/web.md.")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: 127.0.0.1, this machine only; any other needs an API key)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    sv.add_argument("--data-dir", default="headshot-data", metavar="DIR",
+                    help="where uploads, previews and headshots are kept (default: ./headshot-data)")
+    sv.add_argument("--api-key", metavar="KEY",
+                    help="require this key on every API request (or set HEADSHOT_API_KEY); needed off localhost")
+    sv.add_argument("--retention-hours", type=float, default=24.0, metavar="H",
+                    help="delete everything of a job this many hours after its upload (default: 24)")
+    sv.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="worker processes rendering in parallel (default: 1)")
+    sv.add_argument("--max-photos", type=int, default=10, metavar="N", help="photos per upload (default: 10)")
+    sv.add_argument("--max-upload-mb", type=float, default=64.0, metavar="MB",
+                    help="largest upload request in MiB (default: 64)")
 
     sub.add_parser("styles", help="list the built-in styles")
     sub.add_parser("platforms", help="list the built-in platforms")
@@ -182,9 +201,7 @@ def _cmd_check(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             failed += 1
             err.write(f"✗ {name}: {e}\n")
             continue
-        worst = subject.findings[0].severity if subject.findings else None
-        verdict = {"poor": "retake advised", "warn": "usable, could be better", "info": "good"}.get(worst or "", "good")
-        out.write(f"{name}: {verdict} (face {subject.face.width:.0f} px wide)\n")
+        out.write(f"{name}: {checks_verdict(subject.findings)} (face {subject.face.width:.0f} px wide)\n")
         for f in subject.findings:
             out.write(f"    {_MARK[f.severity]} {f.message}\n")
     return EXIT_FAILED if failed else EXIT_OK
@@ -214,6 +231,26 @@ def _cmd_sheet(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     sheet = contact_sheet(subject, lights, style=style, platform=platform, tile=a.size, columns=a.columns)
     path = save(from_srgb8(sheet), target, format="png")
     out.write(f"{path}\n")
+    return EXIT_OK
+
+
+def _cmd_serve(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import os
+
+    from .web import API_KEY_ENV, ServeError, Settings, serve
+
+    try:
+        settings = Settings(data_dir=Path(a.data_dir), host=a.host, port=a.port,
+                            api_key=a.api_key or os.environ.get(API_KEY_ENV) or None,
+                            retention_s=a.retention_hours * 3600, workers=a.workers, max_photos=a.max_photos,
+                            max_request_bytes=int(a.max_upload_mb * 1024 * 1024))
+    except ServeError as e:
+        err.write(f"headshot serve: {e}\n")
+        return EXIT_USAGE
+    shown = "127.0.0.1" if a.host in ("0.0.0.0", "::") else a.host
+    out.write(f"Headshot Studio on http://{shown}:{a.port}/  (data in {settings.data_dir}; Ctrl+C to stop)\n")
+    out.flush()
+    serve(settings)
     return EXIT_OK
 
 
@@ -250,6 +287,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _cmd_check(a, out, err)
         if a.command == "sheet":
             return _cmd_sheet(a, out, err)
+        if a.command == "serve":
+            return _cmd_serve(a, out, err)
         return _cmd_list(a.command, out)
     except (PresetError, OutputError, ValueError) as e:
         err.write(f"headshot: {e}\n")

@@ -51,6 +51,7 @@ __all__ = [
     "linear_to_srgb",
     "load",
     "save",
+    "sniff_format",
     "srgb_to_linear",
     "to_srgb8",
 ]
@@ -413,6 +414,19 @@ def _sniff(data: bytes, name: str) -> str:
         if any(b in _HEIF_BRANDS for b in brands):
             return "heif"
     raise UnsupportedFormatError(_unsupported_message(name, _describe(data, brands)))
+
+
+def sniff_format(head: bytes, name: str = "<upload>") -> str:
+    """The format of a file from its first bytes (4096 are enough): ``jpeg``, ``png``, ``webp`` or ``heif``.
+
+    Raises
+    ------
+    CorruptImageError
+        `head` is empty.
+    UnsupportedFormatError
+        Not an accepted format (the message names what it looks like).
+    """
+    return _sniff(head[:4096], name)
 
 
 def _unsupported_message(name: str, what: str | None) -> str:

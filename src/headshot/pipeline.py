@@ -529,6 +529,44 @@ def _report(subject: Subject, entries: list[dict[str, object]]) -> dict[str, obj
     }
 
 
+def output_entry(subject: Subject, hs: Headshot, path: Path, *, light: str | None = None, rig: Rig | None = None,
+                 encode_s: float | None = None) -> dict[str, object]:
+    """The ``report.json`` entry of one written headshot (see :func:`write_report`).
+
+    `light` is the light's name as used in the file name (None: the style's own rig, `rig`).
+    """
+    timings = {k: round(v * 1000, 1) for k, v in hs.timings.items()}
+    if encode_s is not None:
+        timings["encode"] = round(encode_s * 1000, 1)
+    return {
+        "file": path.name,
+        "style": hs.style.name,
+        "light": light or (rig.name if rig is not None else "none"),
+        "platform": hs.platform.name,
+        "size": [hs.crop.width, hs.crop.height],
+        "crop": hs.crop.as_dict(),
+        "face_upscale": round(hs.crop.scale, 3),
+        "exposure_gain": round(hs.exposure_gain, 4),
+        "correction": hs.correction.as_dict() if hs.correction is not None else None,
+        "retouch": hs.retouch,
+        "lighting": hs.lighting,
+        "done": _what_was_done(subject, hs, rig),
+        "notes": list(hs.notes),
+        "timings_ms": timings,
+    }
+
+
+def write_report(subject: Subject, entries: list[dict[str, object]], path: Path) -> Path:
+    """Write a photo's ``report.json`` (atomically: a reader never sees half a file)."""
+    try:
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(_report(subject, entries), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
 def _unique_dir(out_dir: Path, stem: str, taken: set[str]) -> Path:
     name, i = stem, 2
     while name in taken:
@@ -694,32 +732,9 @@ def make(
             rig = lt if isinstance(lt, Rig) else (st.rig if lt is None else None)
             outputs.append(path)
             notes.extend(n for n in hs.notes if n not in notes)
-            timings = {k: round(v * 1000, 1) for k, v in hs.timings.items()}
-            timings["encode"] = round(enc * 1000, 1)
-            entries.append({
-                "file": path.name,
-                "style": st.name,
-                "light": lname or (rig.name if rig is not None else "none"),
-                "platform": pf.name,
-                "size": [hs.crop.width, hs.crop.height],
-                "crop": hs.crop.as_dict(),
-                "face_upscale": round(hs.crop.scale, 3),
-                "exposure_gain": round(hs.exposure_gain, 4),
-                "correction": hs.correction.as_dict() if hs.correction is not None else None,
-                "retouch": hs.retouch,
-                "lighting": hs.lighting,
-                "done": _what_was_done(subject, hs, rig),
-                "notes": list(hs.notes),
-                "timings_ms": timings,
-            })
+            entries.append(output_entry(subject, hs, path, light=lname, rig=rig, encode_s=enc))
             done += 1
-        report_path = folder / "report.json"
-        try:
-            tmp = report_path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(_report(subject, entries), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            os.replace(tmp, report_path)
-        except OSError as e:
-            raise OutputError(f"cannot write {report_path}: {e.strerror or e}") from None
+        report_path = write_report(subject, entries, folder / "report.json")
         results.append(PhotoResult(
             source=str(src),
             ok=error is None,

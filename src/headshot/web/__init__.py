@@ -1,0 +1,77 @@
+"""The web studio (``headshot serve``): a page and a REST API over the pipeline, run locally.
+
+Layout: :mod:`.app` (FastAPI: page, API, guards), :mod:`.uploads` (streaming uploads),
+:mod:`.store` (SQLite jobs with leases), :mod:`.worker` (the image work, in worker processes),
+:mod:`.retention` (deleting what is due), :mod:`.thumbs` (style thumbnails). See docs/web.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import shutil
+import signal
+from multiprocessing.process import BaseProcess
+
+from .settings import API_KEY_ENV, ServeError, Settings, is_loopback
+
+__all__ = ["Settings", "ServeError", "serve", "start_workers", "API_KEY_ENV", "is_loopback"]
+
+log = logging.getLogger("headshot.web")
+
+
+def _worker_main(settings: Settings, index: int, parent: int) -> None:
+    from .worker import run
+
+    run(settings, index, parent)
+
+
+def start_workers(settings: Settings) -> list[BaseProcess]:
+    """Start the worker processes (spawned: a fork of a threaded server is not safe)."""
+    ctx = mp.get_context("spawn")
+    procs = []
+    for i in range(settings.workers):
+        p = ctx.Process(target=_worker_main, args=(settings, i, os.getpid()), name=f"headshot-worker-{i}",
+                        daemon=True)
+        p.start()
+        procs.append(p)
+    return procs
+
+
+def _recover(settings: Settings) -> None:
+    """Before anything runs: clear uploads cut off by a crash, and requeue the tasks of workers that
+    died with the last server (they resume now instead of when their leases run out)."""
+    from .store import Store
+
+    settings.prepare()
+    store = Store(settings.db_path)
+    store.init()
+    for d in settings.tmp_dir.iterdir():
+        shutil.rmtree(d, ignore_errors=True)
+    n = store.release_dead(settings.clock())
+    if n:
+        log.warning("%d unfinished task(s) of the last run requeued", n)
+
+
+def serve(settings: Settings, *, log_level: str = "info") -> None:
+    """Run the studio until interrupted: recovery, workers, then the HTTP server (uvicorn)."""
+    import uvicorn
+
+    from .app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _recover(settings)
+    app = create_app(settings)
+    procs = start_workers(settings)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False,
+                    timeout_graceful_shutdown=5)
+    finally:
+        for p in procs:
+            if p.is_alive() and p.pid is not None:
+                os.kill(p.pid, signal.SIGTERM)  # a worker gives its task back to the queue and exits
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
