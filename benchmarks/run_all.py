@@ -3,7 +3,7 @@
 Each benchmark also writes ``bench-output/<name>.{md,json}``; this script adds
 ``bench-output/summary.md`` (all tables together). ``make bench`` calls it.
 
-Run: ``python benchmarks/run_all.py [framing identity speed light matte retouch]``
+Run: ``python benchmarks/run_all.py [framing identity speed light matte retouch web]``
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -170,8 +171,10 @@ def test_delete_removes_every_file_and_row_at_once(settings: Settings) -> None:
     job_id = upload(c, ("a.jpg", ASTRONAUT), render="false").json()["id"]
     drain(settings)
     assert rows_of(settings, job_id) > 0 and files_under(settings.job_dir(job_id))
+    t = time.perf_counter()
     r = c.delete(f"/api/jobs/{job_id}")
     assert r.status_code == 204
+    assert time.perf_counter() - t < 1.0  # "within a second" (typically a few ms)
     assert rows_of(settings, job_id) == 0
     assert not settings.job_dir(job_id).exists()
     assert c.get(f"/api/jobs/{job_id}").status_code == 404
