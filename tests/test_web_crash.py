@@ -87,3 +87,36 @@ def test_kill_9_while_rendering_then_restart_finishes_every_job_once(tmp_path: P
             con.close()
     finally:
         stop(proc)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_render_is_replaced_and_its_job_finished(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    proc, base = start(data, log)
+    try:
+        r = httpx.post(f"{base}/api/jobs", files=[("photos", ("w.jpg", ASTRONAUT, "image/jpeg"))],
+                       data={"styles": ",".join(STYLES)}, timeout=30)
+        job_id = r.json()["id"]
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            job = httpx.get(f"{base}/api/jobs/{job_id}", timeout=10).json()
+            if job["state"] == "rendering" and job["outputs"]:
+                break
+            time.sleep(0.05)
+        assert job["state"] == "rendering" and len(job["outputs"]) < len(STYLES), job["state"]
+        workers = children(proc.pid)
+        assert len(workers) >= 1
+        for w in workers:
+            os.kill(w, signal.SIGKILL)
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            job = httpx.get(f"{base}/api/jobs/{job_id}", timeout=10).json()
+            if job["state"] in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        assert job["state"] == "done", log.read_text()[-3000:]
+        assert sorted(o["name"] for o in job["outputs"]) == sorted(f"w_{s}_linkedin.jpg" for s in STYLES)
+        assert proc.poll() is None and set(children(proc.pid)).isdisjoint(workers)
+        assert "exited" in log.read_text() and "starting another" in log.read_text()
+    finally:
+        stop(proc)

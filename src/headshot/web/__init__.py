@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import threading
 from multiprocessing.process import BaseProcess
 
 from .settings import API_KEY_ENV, ServeError, Settings, is_loopback
@@ -27,16 +28,44 @@ def _worker_main(settings: Settings, index: int, parent: int) -> None:
     run(settings, index, parent)
 
 
+def _start_worker(settings: Settings, index: int) -> BaseProcess:
+    # Spawned, not forked: a fork of a threaded server is not safe.
+    p = mp.get_context("spawn").Process(target=_worker_main, args=(settings, index, os.getpid()),
+                                        name=f"headshot-worker-{index}", daemon=True)
+    p.start()
+    return p
+
+
 def start_workers(settings: Settings) -> list[BaseProcess]:
-    """Start the worker processes (spawned: a fork of a threaded server is not safe)."""
-    ctx = mp.get_context("spawn")
-    procs = []
-    for i in range(settings.workers):
-        p = ctx.Process(target=_worker_main, args=(settings, i, os.getpid()), name=f"headshot-worker-{i}",
-                        daemon=True)
-        p.start()
-        procs.append(p)
-    return procs
+    """Start the worker processes."""
+    return [_start_worker(settings, i) for i in range(settings.workers)]
+
+
+class _Supervisor:
+    """Replaces a worker process that died (a crash in native code, the OOM killer): its task is
+    requeued at once and a new worker takes it (a task that keeps killing workers is failed after
+    ``max_attempts``, see the store)."""
+
+    def __init__(self, settings: Settings, procs: list[BaseProcess]) -> None:
+        self.settings = settings
+        self.procs = procs
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+
+    def _run(self) -> None:
+        from .store import Store
+
+        store = Store(self.settings.db_path)
+        while not self.stopping.wait(1.0):
+            for i, p in enumerate(self.procs):
+                if p.is_alive() or self.stopping.is_set():
+                    continue
+                log.error("worker %d exited (code %s); starting another", i, p.exitcode)
+                try:
+                    store.release_dead(self.settings.clock())
+                except Exception:  # the lease then runs out instead
+                    log.exception("could not requeue the dead worker's task")
+                self.procs[i] = _start_worker(self.settings, i)
 
 
 def _recover(settings: Settings) -> None:
@@ -64,10 +93,14 @@ def serve(settings: Settings, *, log_level: str = "info") -> None:
     _recover(settings)
     app = create_app(settings)
     procs = start_workers(settings)
+    supervisor = _Supervisor(settings, procs)
+    supervisor.thread.start()
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False,
                     timeout_graceful_shutdown=5)
     finally:
+        supervisor.stopping.set()
+        supervisor.thread.join(timeout=5)
         for p in procs:
             if p.is_alive() and p.pid is not None:
                 os.kill(p.pid, signal.SIGTERM)  # a worker gives its task back to the queue and exits
