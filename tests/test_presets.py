@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,18 @@ import pytest
 from headshot import PresetError, load_platform, load_style, platform_names, style_names
 from headshot.presets import DEFAULT_PLATFORMS, DEFAULT_STYLES, parse_colour
 
+
+
+def assert_refused(loader: Callable[[Path], object], tmp_path: Path, text: str, words: list[str]) -> None:
+    """A preset file with `text` is refused with a PresetError naming the file and every one of `words`."""
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(PresetError) as e:
+        loader(f)
+    msg = str(e.value)
+    assert str(f) in msg
+    for w in words:
+        assert w in msg, (w, msg)
 
 def test_builtin_presets_load() -> None:
     assert set(DEFAULT_STYLES) <= set(style_names())
@@ -64,14 +77,7 @@ def test_user_style_file(tmp_path: Path) -> None:
     ],
 )
 def test_bad_style_files_are_named(tmp_path: Path, text: str, words: list[str]) -> None:
-    f = tmp_path / "bad.toml"
-    f.write_text(text)
-    with pytest.raises(PresetError) as e:
-        load_style(f)
-    msg = str(e.value)
-    assert str(f) in msg
-    for w in words:
-        assert w in msg
+    assert_refused(load_style, tmp_path, text, words)
 
 
 def test_unknown_names() -> None:
@@ -161,14 +167,7 @@ def test_user_rig_file(tmp_path: Path) -> None:
 def test_bad_rig_files_are_named(tmp_path: Path, text: str, words: list[str]) -> None:
     from headshot.presets import load_rig
 
-    f = tmp_path / "bad.toml"
-    f.write_text(text)
-    with pytest.raises(PresetError) as e:
-        load_rig(f)
-    msg = str(e.value)
-    assert str(f) in msg
-    for w in words:
-        assert w in msg, (w, msg)
+    assert_refused(load_rig, tmp_path, text, words)
 
 
 def test_unknown_rig_names() -> None:
@@ -187,14 +186,7 @@ def test_unknown_rig_names() -> None:
     ],
 )
 def test_bad_style_light(tmp_path: Path, text: str, words: list[str]) -> None:
-    f = tmp_path / "bad.toml"
-    f.write_text(text)
-    with pytest.raises(PresetError) as e:
-        load_style(f)
-    msg = str(e.value)
-    assert str(f) in msg
-    for w in words:
-        assert w in msg, (w, msg)
+    assert_refused(load_style, tmp_path, text, words)
 
 
 def test_style_light(tmp_path: Path) -> None:
@@ -266,14 +258,7 @@ def test_backdrop_keys_and_defaults(tmp_path: Path) -> None:
     ],
 )
 def test_bad_backdrops_are_named(tmp_path: Path, text: str, words: list[str]) -> None:
-    f = tmp_path / "bad.toml"
-    f.write_text(text)
-    with pytest.raises(PresetError) as e:
-        load_style(f)
-    msg = str(e.value)
-    assert str(f) in msg
-    for w in words:
-        assert w in msg, (w, msg)
+    assert_refused(load_style, tmp_path, text, words)
 
 
 def _env_png(path: Path) -> Path:
@@ -315,14 +300,7 @@ def test_image_backdrop_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 )
 def test_bad_image_backdrops_are_named(tmp_path: Path, extra: str, words: list[str]) -> None:
     _env_png(tmp_path / "env.png")
-    f = tmp_path / "bad.toml"
-    f.write_text('[backdrop]\nkind = "image"\npath = "env.png"\n' + extra)
-    with pytest.raises(PresetError) as e:
-        load_style(f)
-    msg = str(e.value)
-    assert str(f) in msg
-    for w in words:
-        assert w in msg, (w, msg)
+    assert_refused(load_style, tmp_path, '[backdrop]\nkind = "image"\npath = "env.png"\n' + extra, words)
 
 
 def test_unreadable_environment_image_is_named(tmp_path: Path) -> None:
