@@ -8,10 +8,12 @@ test_web_schema.py and the browser test in test_web_browser.py.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import sqlite3
+import struct
 import tempfile
 import time
 import zipfile
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from starlette.requests import Request
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -29,6 +32,7 @@ from headshot.web import ServeError, Settings  # noqa: E402
 from headshot.web.app import create_app  # noqa: E402
 from headshot.web.retention import sweep  # noqa: E402
 from headshot.web.store import JOB_TABLES, Store  # noqa: E402
+from headshot.web.uploads import receive  # noqa: E402
 from headshot.web.worker import Worker, drain  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -210,6 +214,29 @@ def test_files_that_are_not_photos_are_refused(settings: Settings, name: str, da
     assert r.status_code == status and r.json()["error"] == code
     assert name.split(".")[0] in r.json()["message"] or "empty" in r.json()["message"]
     assert not files_under(settings.tmp_dir) and not files_under(settings.jobs_dir)
+
+
+def test_an_image_whose_format_shows_late_in_its_header_is_accepted(tmp_path: Path) -> None:
+    # An ISO-BMFF (HEIC) file names its brands in its 'ftyp' box; a camera may list the HEIF brand
+    # after a dozen others, past the first 64 bytes.
+    brands = [b"mp42", b"iso2", b"isom", b"mp41", b"avc1", b"iso4", b"iso5", b"iso6", b"3gp4", b"3gp5",
+              b"3gp6", b"dby1", b"MiHE", b"miaf", b"MiPr", b"heic"]
+    box = b"ftyp" + b"mp42" + b"\0\0\0\0" + b"".join(brands)
+    head = struct.pack(">I", len(box) + 4) + box
+    assert head.index(b"heic") > 64
+    body = head + b"\0" * 4000
+    pieces = [b'--b\r\nContent-Disposition: form-data; name="photos"; filename="IMG_0001.HEIC"\r\n\r\n' + body[:70],
+              body[70:] + b"\r\n--b--\r\n"]  # (the network may cut the body anywhere)
+    messages = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1} for i, p in enumerate(pieces)]
+
+    async def receive_message():  # type: ignore[no-untyped-def]
+        return messages.pop(0)
+
+    request = Request({"type": "http", "method": "POST", "path": "/api/jobs",
+                       "headers": [(b"content-type", b"multipart/form-data; boundary=b")]}, receive_message)
+    up = asyncio.run(receive(request, tmp_path / "up", max_bytes=10**6, max_photos=1))
+    assert [p["format"] for p in up.photos] == ["heif"]
+    assert (tmp_path / "up" / "upload-0.heic").read_bytes() == body
 
 
 def test_form_errors(settings: Settings) -> None:

@@ -26,7 +26,9 @@ from ..imageio import sniff_format
 __all__ = ["Upload", "UploadError", "receive", "safe_stem"]
 
 FIELD_LIMIT = 4096  # bytes of a text field
-SNIFF_BYTES = 64  # enough for every accepted format's signature (see imageio.sniff_format)
+# What imageio.sniff_format reads: an HEIC's brands may be listed well past its first 64 bytes, and
+# the network may cut the body anywhere, so the first bytes are gathered up to this before judging.
+SNIFF_BYTES = 4096
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
 
 
