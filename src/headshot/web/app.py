@@ -38,7 +38,7 @@ from .retention import Sweeper
 from .settings import Settings, is_loopback
 from .store import QueueFull, RenderBusy, Store
 from .thumbs import thumbs_dir
-from .uploads import UploadError, move_into, receive
+from .uploads import ApiError, move_into, receive
 
 __all__ = ["create_app"]
 
@@ -164,12 +164,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 # -- guards -------------------------------------------------------------------------------------------
@@ -338,9 +332,10 @@ def create_app(settings: Settings, *, sweeper: bool = True) -> FastAPI:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message, exc.headers)
 
-    @app.exception_handler(UploadError)
-    async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.headers)
+    @app.exception_handler(QueueFull)
+    async def _queue_full(request: Request, exc: QueueFull) -> JSONResponse:
+        return _error(503, "queue_full", "the studio is busy; try again shortly",
+                      {"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -439,10 +434,8 @@ def create_app(settings: Settings, *, sweeper: bool = True) -> FastAPI:
                            {"Retry-After": "2"})
         app.state.uploads += 1
         try:
-            waiting = await run_in_threadpool(store.waiting)
-            if waiting >= settings.max_queued:
-                raise ApiError(503, "queue_full", "the studio is busy; try again shortly",
-                               {"Retry-After": str(int(min(120, max(5, 2 * waiting))))})
+            # Refused before the body is read; create_job checks again, atomically, when storing.
+            await run_in_threadpool(store.ensure_room, settings.max_queued)
             job_id = secrets.token_urlsafe(16)
             try:
                 up = await receive(request, settings.tmp_dir / job_id, max_bytes=settings.max_request_bytes,
@@ -480,10 +473,6 @@ def create_app(settings: Settings, *, sweeper: bool = True) -> FastAPI:
                     return store.job(job_id)
 
                 job = await run_in_threadpool(commit)
-            except QueueFull as e:
-                await run_in_threadpool(up.discard)
-                raise ApiError(503, "queue_full", "the studio is busy; try again shortly",
-                               {"Retry-After": str(e.retry_after)}) from None
             except BaseException:
                 await run_in_threadpool(up.discard)
                 raise
@@ -513,9 +502,6 @@ def create_app(settings: Settings, *, sweeper: bool = True) -> FastAPI:
                                                                      max_queued=settings.max_queued))
         except RenderBusy:
             raise ApiError(409, "busy", "this job is already being rendered; wait for it to finish") from None
-        except QueueFull as e:
-            raise ApiError(503, "queue_full", "the studio is busy; try again shortly",
-                           {"Retry-After": str(e.retry_after)}) from None
         if not found:
             raise ApiError(404, "not_found", "no such job: it may have been deleted or have expired")
         job = await _get(job_id)

@@ -189,10 +189,10 @@ class Store:
 
     # -- jobs -----------------------------------------------------------------------------------
 
-    def waiting(self) -> int:
-        """Tasks waiting for a worker."""
+    def ensure_room(self, max_queued: int) -> None:
+        """Raise :class:`QueueFull` when `max_queued` tasks are waiting for a worker."""
         with self._read() as con:
-            return int(con.execute("SELECT count(*) FROM tasks WHERE state = 'queued'").fetchone()[0])
+            self._check_queue(con, max_queued)
 
     def create_job(self, job_id: str, photos: list[dict[str, str]], request: dict[str, Any], *, render: bool,
                    now: float, expires: float, max_queued: int) -> None:

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from ..errors import InputError
 from ..imageio import sniff_format
 
-__all__ = ["Upload", "UploadError", "receive", "safe_stem"]
+__all__ = ["Upload", "ApiError", "receive", "safe_stem", "move_into"]
 
 FIELD_LIMIT = 4096  # bytes of a text field
 # What imageio.sniff_format reads: an HEIC's brands may be listed well past its first 64 bytes, and
@@ -32,8 +32,9 @@ SNIFF_BYTES = 4096
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "heif": "heic"}
 
 
-class UploadError(Exception):
-    """A request the server refuses: HTTP `status`, a stable `code` and a message for a person."""
+class ApiError(Exception):
+    """A request the studio refuses: HTTP `status`, a stable `code` and a message for a person
+    (answered as ``{"error": code, "message": message}``). Raised by the upload parser and the app."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
@@ -108,16 +109,16 @@ class _Parser:
         _, opts = parse_options_header(self._headers.get("content-disposition", b""))
         name = opts.get(b"name")
         if name is None:
-            raise UploadError(400, "bad_form", "every part of the form needs a name (Content-Disposition: form-data; "
+            raise ApiError(400, "bad_form", "every part of the form needs a name (Content-Disposition: form-data; "
                                                "name=...)")
         self._name = name.decode("utf-8", "replace")
         filename = opts.get(b"filename")
         if filename is not None:
             self._filename = filename.decode("utf-8", "replace")
             if self._name != self.file_field:
-                raise UploadError(400, "bad_form", f"files go in the '{self.file_field}' field, not '{self._name}'")
+                raise ApiError(400, "bad_form", f"files go in the '{self.file_field}' field, not '{self._name}'")
             if len(self.up.photos) >= self.max_photos:
-                raise UploadError(400, "too_many_photos",
+                raise ApiError(400, "too_many_photos",
                                   f"at most {self.max_photos} photos per job; split them into several uploads")
 
     # data callbacks
@@ -125,7 +126,7 @@ class _Parser:
         chunk = data[start:end]
         if self._filename is None:
             if len(self._value) + len(chunk) > FIELD_LIMIT:
-                raise UploadError(400, "bad_form", f"the field '{self._name}' is too long")
+                raise ApiError(400, "bad_form", f"the field '{self._name}' is too long")
             self._value += chunk
             return
         if not self._sniffed:
@@ -143,7 +144,7 @@ class _Parser:
         try:
             fmt = sniff_format(bytes(self._head), shown)
         except InputError as e:
-            raise UploadError(415, "unsupported_format", str(e)) from None
+            raise ApiError(415, "unsupported_format", str(e)) from None
         idx = len(self.up.photos)
         file = f"upload-{idx}.{EXTENSIONS[fmt]}"
         self._fh = open(self.up.folder / file, "wb")  # noqa: SIM115 (closed in on_part_end or close())
@@ -157,7 +158,7 @@ class _Parser:
             return
         if not self._sniffed:  # a file shorter than the sniffing window
             if not self._head:
-                raise UploadError(415, "empty_file", f"{self._filename}: the file is empty (0 bytes)")
+                raise ApiError(415, "empty_file", f"{self._filename}: the file is empty (0 bytes)")
             self._open()
             assert self._fh is not None
             self._fh.write(bytes(self._head))
@@ -175,16 +176,16 @@ async def receive(request: Request, folder: Path, *, max_bytes: int, max_photos:
 
     Raises
     ------
-    UploadError
+    ApiError
         400 (not a form, bad field, too many photos), 413 (too large), 415 (not an accepted image).
     """
     ctype, opts = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or not opts.get(b"boundary"):
-        raise UploadError(400, "not_a_form", "send the photos as multipart/form-data (a form with a file field "
+        raise ApiError(400, "not_a_form", "send the photos as multipart/form-data (a form with a file field "
                                              f"'{file_field}')")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise UploadError(413, "too_large", _too_large(max_bytes))
+        raise ApiError(413, "too_large", _too_large(max_bytes))
     folder.mkdir(parents=True, exist_ok=False)
     up = Upload(folder=folder)
     cb = _Parser(up, max_photos, file_field)
@@ -196,10 +197,10 @@ async def receive(request: Request, folder: Path, *, max_bytes: int, max_photos:
         async for chunk in request.stream():
             received += len(chunk)
             if received > max_bytes:
-                raise UploadError(413, "too_large", _too_large(max_bytes))
+                raise ApiError(413, "too_large", _too_large(max_bytes))
             parser.write(chunk)
         parser.finalize()
-    except UploadError:
+    except ApiError:
         cb.close()
         up.discard()
         raise
@@ -210,11 +211,11 @@ async def receive(request: Request, folder: Path, *, max_bytes: int, max_photos:
     except Exception as e:  # python-multipart's own errors: a malformed body
         cb.close()
         up.discard()
-        raise UploadError(400, "bad_form", f"the form could not be read ({e}); send multipart/form-data") from None
+        raise ApiError(400, "bad_form", f"the form could not be read ({e}); send multipart/form-data") from None
     cb.close()
     if not up.photos:
         up.discard()
-        raise UploadError(400, "no_photo", f"the upload has no photo: add at least one image file in the "
+        raise ApiError(400, "no_photo", f"the upload has no photo: add at least one image file in the "
                                            f"'{file_field}' field")
     return up
 

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from .settings import Settings
 from .store import Store, Task, owner_id
 from .thumbs import render_thumbnails
 
-__all__ = ["run", "drain", "work_one", "PREVIEW_SIDE"]
+__all__ = ["Worker", "run", "drain", "before_image", "PREVIEW_SIDE"]
 
 log = logging.getLogger("headshot.web.worker")
 
@@ -298,10 +297,6 @@ def drain(settings: Settings, *, limit: int = 1000) -> int:
     return n
 
 
-def work_one(settings: Settings) -> bool:
-    return Worker(settings).work_one()
-
-
 def _die_with_parent(parent: int) -> None:
     """Exit when the server process exits, even when it is killed with SIGKILL (Linux: PDEATHSIG)."""
     if sys.platform.startswith("linux"):
@@ -314,8 +309,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def run(settings: Settings, index: int = 0, parent: int | None = None,
-        ready: Callable[[], None] | None = None) -> None:
+def run(settings: Settings, index: int = 0, parent: int | None = None) -> None:
     """A worker process's main loop (until SIGTERM/SIGINT, or the server process is gone)."""
     if parent is not None:
         _die_with_parent(parent)
@@ -337,8 +331,6 @@ def run(settings: Settings, index: int = 0, parent: int | None = None,
             render_thumbnails(settings.cache_dir)
         except Exception:  # thumbnails are a nicety: the page shows names without them
             log.exception("style thumbnails could not be rendered")
-    if ready is not None:
-        ready()
     while not w.stopping.is_set():
         if parent is not None and os.getppid() != parent:
             break
