@@ -10,15 +10,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .checks import verdict as checks_verdict
-from .errors import HeadshotError, OutputError, PresetError
+from .errors import HeadshotError, OutputError, PresetError, TeamError
 from .imageio import FORMATS
 from .pipeline import Progress, analyse, make
 from .presets import (Rig, load_platform, load_rig, load_style, platform_names, retouch_description, retouch_names,
                       rig_names, style_names)
+
+if TYPE_CHECKING:
+    from .team import TeamProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _MARK = {"info": "·", "warn": "!", "poor": "✗"}
@@ -89,6 +92,33 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-photos", type=int, default=10, metavar="N", help="photos per upload (default: 10)")
     sv.add_argument("--max-upload-mb", type=float, default=64.0, metavar="MB",
                     help="largest upload request in MiB (default: 64)")
+
+    t = sub.add_parser("team", help="one consistent headshot set for a whole team (resumable)",
+                       description="Render everybody of a team with one style: the same eye line, head size, "
+                                   "face exposure, white balance and backdrop. Writes OUT/<person>/ for each "
+                                   "person, a contact sheet (OUT/index.html), OUT/team.csv and OUT/team.json. "
+                                   "Run the same command again after a crash or Ctrl+C to continue where it "
+                                   "stopped. See docs/team.md.")
+    t.add_argument("photos", metavar="PHOTOS",
+                   help="a folder (one photo per person named after them, and/or one sub-folder of photos per "
+                        "person) or a CSV of person,photo rows")
+    t.add_argument("--style", default="corporate", metavar="NAME|FILE.toml",
+                   help="the team's style (default: corporate); its [team] section sets the face exposure")
+    t.add_argument("--platform", action="append", metavar="NAME|FILE.toml",
+                   help="platform preset or file; repeat for several (default: linkedin)")
+    t.add_argument("--out", default="team-headshots", metavar="DIR",
+                   help="output folder (default: ./team-headshots)")
+    t.add_argument("--format", default="jpg", choices=[*FORMATS, "jpeg"], help="output format (default: jpg)")
+    t.add_argument("--size", type=int, metavar="PX", help="longest side of each headshot (default: the platform's)")
+    t.add_argument("--quality", type=int, default=92, metavar="Q", help="JPEG/WebP quality 1-100 (default: 92)")
+    t.add_argument("--workers", type=int, metavar="N", help="parallel workers (default: one per core)")
+    t.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="where the work runs: a local process pool (default) or Ray")
+    t.add_argument("--ray-address", metavar="ADDR",
+                   help="an existing Ray cluster for --engine ray (default: a local Ray started for the run)")
+    t.add_argument("--retry-failed", action="store_true",
+                   help="try again the people who failed in an earlier run of this folder")
+    t.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
     sub.add_parser("styles", help="list the built-in styles")
     sub.add_parser("platforms", help="list the built-in platforms")
@@ -254,6 +284,57 @@ def _cmd_serve(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+class _TeamProgress:
+    """Progress bar with the count and the estimated time left; silent when stderr is not a terminal."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.line = _ProgressLine(stream, enabled)
+
+    def __call__(self, ev: "TeamProgress") -> None:
+        eta = "" if ev.eta_s is None else f"~{_duration(ev.eta_s)} left"
+        self.line(Progress(done=ev.done, total=ev.total, photo=ev.person, step=eta))
+
+    def clear(self) -> None:
+        self.line.clear()
+
+
+def _duration(s: float) -> str:
+    s = max(0, round(s))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def _cmd_team(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .team import run_team
+
+    progress = _TeamProgress(err, enabled=not a.quiet)
+    try:
+        r = run_team(a.photos, style=a.style, platforms=a.platform, out_dir=a.out, size=a.size, format=a.format,
+                     quality=a.quality, workers=a.workers, engine=a.engine, ray_address=a.ray_address,
+                     retry_failed=a.retry_failed, on_progress=progress)
+    except KeyboardInterrupt:
+        progress.clear()
+        err.write(f"headshot team: interrupted; finished people are kept. Run the same command again to "
+                  f"continue (the reports in {a.out} are up to date)\n")
+        return 130
+    progress.clear()
+    for path, why in r.skipped:
+        err.write(f"  skipped {why}\n")
+    if not a.quiet:
+        for person, reasons in r.retake.items():
+            out.write(f"✗ {person}: {'; '.join(reasons)}\n")
+    checks = r.stats.get("checks", {})
+    figures = []
+    for key, label in (("eye_line_std", "eye line"), ("face_height_std", "face height"),
+                       ("skin_lightness_std", "face exposure"), ("backdrop_delta_e_max", "backdrop")):
+        c = checks.get(key) if isinstance(checks, dict) else None
+        if isinstance(c, dict) and c.get("value") is not None:
+            figures.append(f"{label} {'✓' if c.get('met') else '✗'}")
+    out.write(f"{len(r.done)} of {r.people} people done ({r.rendered} in this run), {len(r.failed)} failed, "
+              f"{len(r.retake)} to retake" + (f"; consistency: {', '.join(figures)}" if figures else "") + "\n")
+    out.write(f"Contact sheet: {r.reports['html'].resolve()}\n")
+    return EXIT_FAILED if r.failed or r.pending else EXIT_OK
+
+
 def _cmd_list(kind: str, out: TextIO) -> int:
     if kind == "styles":
         for n in style_names():
@@ -289,8 +370,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _cmd_sheet(a, out, err)
         if a.command == "serve":
             return _cmd_serve(a, out, err)
+        if a.command == "team":
+            return _cmd_team(a, out, err)
         return _cmd_list(a.command, out)
-    except (PresetError, OutputError, ValueError) as e:
+    except (PresetError, OutputError, TeamError, ValueError) as e:
         err.write(f"headshot: {e}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

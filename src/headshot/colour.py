@@ -24,19 +24,22 @@ several people); :func:`apply` applies one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .face import LEFT_EYE, LEFT_IRIS, LEFT_IRIS_CENTER, RIGHT_EYE, RIGHT_IRIS, RIGHT_IRIS_CENTER, Face, region_mask
-from .presets import Tone
+from .presets import TeamLook, Tone
 
 __all__ = [
     "ColourEstimate",
     "Correction",
     "estimate",
     "correction",
+    "team_correction",
+    "lightness_to_luminance",
     "apply",
     "exposure_gain",
     "apply_gain",
@@ -318,6 +321,66 @@ def correction(est: ColourEstimate | None, face_luminance: float, tone: Tone) ->
     pivot = float(np.clip(face_luminance * exposure, 0.02, 0.8))
     return Correction(gains=(float(gains[0]), float(gains[1]), float(gains[2])), exposure=exposure,
                       contrast=float(tone.contrast), pivot=pivot)
+
+
+def lightness_to_luminance(lightness: float) -> float:
+    """Linear luminance Y in [0, 1] of a CIE L* (0-100)."""
+    f = (float(lightness) + 16.0) / 116.0
+    return f**3 if f > 6.0 / 29.0 else (f - 4.0 / 29.0) * 3.0 * (6.0 / 29.0) ** 2
+
+
+def team_correction(est: ColourEstimate | None, skin: np.ndarray | float, tone: Tone,
+                    team: TeamLook) -> tuple[Correction, bool]:
+    """The correction that puts one member of a team on the team's look.
+
+    White balance as for a single photo (the style's ``white_balance`` of the cast removed, so the
+    person's own skin colour under neutral light is kept); then one exposure gain that brings the
+    median luminance of the skin, after that white balance, to ``team.face_lightness`` (keeping
+    ``team.keep_lightness`` of the person's own difference from it), at most ``team.max_exposure_ev``
+    either way. The level is the skin's *mean L** (as the team report measures it), reached in
+    closed form; the style's ``exposure_ev`` is not added (``face_lightness`` is the team's level).
+
+    Parameters
+    ----------
+    est : ColourEstimate or None
+    skin : ndarray, shape (N, 3), float32, linear RGB, or float
+        The face's skin pixels as they will be toned (after the light rig), or, when the face's
+        skin is not in the frame, the photo's median skin luminance.
+    tone : Tone
+    team : TeamLook
+
+    Returns
+    -------
+    (Correction, bool)
+        The correction, and whether the exposure limit was reached.
+    """
+    gains = np.ones(3)
+    if est is not None and tone.white_balance > 0:
+        k = float(tone.white_balance)
+        gains = np.exp(-k * np.array([est.cast[0], 0.0, est.cast[1]]))
+        gains /= float(LUMA @ gains)
+    target = float(team.face_lightness)
+    limited = False
+    ev = 0.0
+    if isinstance(skin, np.ndarray):
+        # The gain g that gives the skin a mean L* of `target`: above L*'s linear toe,
+        # L*(g Y) = 116 g^(1/3) Y^(1/3) - 16, so mean L* = 116 g^(1/3) mean(Y^(1/3)) - 16.
+        y = skin.reshape(-1, 3).astype(np.float64) @ (LUMA.astype(np.float64) * gains)
+        m = float(np.mean(np.cbrt(np.maximum(y, 0.0))))
+        y_face = float(np.median(y))
+        need = 3.0 * math.log2((target + 16.0) / (116.0 * m)) if m > 1e-3 else 0.0
+    else:
+        y_face = float(skin)
+        need = math.log2(lightness_to_luminance(target) / y_face) if y_face > 1e-4 else 0.0
+    if need:
+        ev = (1.0 - team.keep_lightness) * need
+        limited = abs(ev) > team.max_exposure_ev + 1e-9
+        ev = float(np.clip(ev, -team.max_exposure_ev, team.max_exposure_ev))
+    y = y_face
+    exposure = 2.0**ev
+    pivot = float(np.clip(y * exposure, 0.02, 0.8)) if y > 1e-4 else 0.18
+    return Correction(gains=(float(gains[0]), float(gains[1]), float(gains[2])), exposure=float(exposure),
+                      contrast=float(tone.contrast), pivot=pivot), limited
 
 
 def apply_gain(image: np.ndarray, gain: float | np.ndarray, *, knee: float = 0.8) -> np.ndarray:

@@ -17,6 +17,9 @@ __all__ = [
     "SeveralFacesError",
     "PresetError",
     "OutputError",
+    "TeamError",
+    "RosterError",
+    "LedgerError",
 ]
 
 
@@ -68,3 +71,15 @@ class PresetError(HeadshotError):
 
 class OutputError(HeadshotError):
     """An output file or folder cannot be written."""
+
+
+class TeamError(HeadshotError):
+    """A team run cannot start: its list of people or its output folder cannot be used."""
+
+
+class RosterError(TeamError):
+    """The folder or CSV of people cannot be read, or names no photo."""
+
+
+class LedgerError(TeamError):
+    """The output folder's ledger belongs to another run (other settings, or a run still going)."""

@@ -52,6 +52,7 @@ __all__ = [
     "load",
     "save",
     "sniff_format",
+    "write_atomic",
     "srgb_to_linear",
     "to_srgb8",
 ]
@@ -335,12 +336,13 @@ def _check_limit(value: object, name: str) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _read_source(source: object, max_bytes: int) -> tuple[str, bytes]:
+def _read_source(source: object, max_bytes: int, name: str | None = None) -> tuple[str, bytes]:
     """Return (display name, file content), enforcing the byte limit before reading."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        _check_bytes(len(data), max_bytes, "<bytes>")
-        return "<bytes>", data
+        shown = name or "<bytes>"
+        _check_bytes(len(data), max_bytes, shown)
+        return shown, data
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"source must be a path or bytes, got {type(source).__name__}")
     raw = os.fspath(source)
@@ -636,6 +638,7 @@ def load(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    name: str | None = None,
 ) -> Photo:
     """Decode a photo into the house format.
 
@@ -648,6 +651,8 @@ def load(
         Largest accepted width x height, checked from the header before decoding.
     max_bytes : int, optional
         Largest accepted file size, checked before reading.
+    name : str, optional
+        The file name to use in messages and reports when `source` is bytes (default ``<bytes>``).
 
     Returns
     -------
@@ -674,7 +679,7 @@ def load(
     """
     max_pixels = _check_limit(max_pixels, "max_pixels")
     max_bytes = _check_limit(max_bytes, "max_bytes")
-    name, data = _read_source(source, max_bytes)
+    name, data = _read_source(source, max_bytes, name)
     fmt = _sniff(data, name)
     peek = _peek_size(data, fmt)
     if peek is not None:
@@ -1185,6 +1190,19 @@ def save(
         fmt = _normalise_format(format, "format")
     data = encode(image, format=fmt, quality=quality, alpha=alpha, dpi=dpi)
 
+    return write_atomic(target, data)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> pathlib.Path:
+    """Write bytes so that a reader never sees half a file, and a crash leaves the old file or the
+    new one: a temporary file in the same folder (``.NAME.PID.RANDOM.tmp``), fsync, then a rename.
+
+    Raises
+    ------
+    OutputError
+        The folder does not exist or the file cannot be written.
+    """
+    target = pathlib.Path(path)
     folder = target.parent
     if not folder.is_dir():
         raise OutputError(f"{target}: the folder {str(folder)!r} does not exist; create it first")

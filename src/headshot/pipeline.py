@@ -153,6 +153,15 @@ def _face_colour(fg: np.ndarray, alpha: np.ndarray, crop: framing.Crop, face: fa
     return (float(m[0]), float(m[1]), float(m[2]))
 
 
+def _skin_pixels(fg: np.ndarray, alpha: np.ndarray, out_face: face_mod.Face) -> np.ndarray | None:
+    """The face's skin pixels (eyes, brows and lips excluded) in the output frame, (N, 3), or None
+    when too little of it is in the frame."""
+    skin = (face_mod.region_mask(out_face, "skin", alpha.shape) > 0) & (alpha > 0.9)
+    if np.count_nonzero(skin) < 50:
+        return None
+    return fg[skin]
+
+
 def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "largest") -> Subject:
     """Analyse a photo once: face, matte, measurements and capture checks.
 
@@ -244,6 +253,7 @@ def render(
     strength: float | None = None,
     retouch: Retouch | str | os.PathLike[str] | None = None,
     correction: colour_mod.Correction | None = None,
+    team: bool = False,
 ) -> Headshot:
     """Render one headshot variant from an analysed subject.
 
@@ -266,6 +276,13 @@ def render(
     correction : Correction, optional
         White balance, exposure and contrast to apply instead of the ones estimated for this photo
         (a team run gives everybody the same look; see :attr:`Headshot.correction`).
+    team : bool
+        Render as one member of a team (``headshot team``): the output has the platform's full size
+        whatever the photo's resolution, the head is never enlarged or shrunk per person (a cut-off
+        edge fades into the backdrop instead), the face's skin is brought to the style's team
+        lightness (``[team]``, measured after the light rig) and an environment backdrop is matched
+        to that level rather than to the person, so every member shares eye line, head size,
+        exposure and backdrop.
 
     Returns
     -------
@@ -285,6 +302,10 @@ def render(
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
     if size is not None and not (16 <= int(size) <= 12000):
         raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
+    if team:
+        # One frame for everybody: the platform's own size, no per-person zoom or hair-fit shrink.
+        pf = replace(pf, max_zoom=1.0, min_head_height=pf.head_height)
+        size = size if size is not None else max(pf.width, pf.height)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     photo = subject.photo
@@ -339,16 +360,26 @@ def render(
     timings["light"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    corr = correction if correction is not None else colour_mod.correction(
-        subject.colour, subject.stats.luminance, st.tone)
+    out_face = replace(subject.face, landmarks=np.column_stack(
+        [crop.apply(subject.face.landmarks[:, :2]), subject.face.landmarks[:, 2] * crop.scale]))
+    if correction is not None:
+        corr = correction
+    elif team:
+        skin = _skin_pixels(fg, alpha, out_face)
+        corr, limited = colour_mod.team_correction(
+            subject.colour, skin if skin is not None else subject.stats.luminance, st.tone, st.team)
+        if limited:
+            notes.append(f"the face needed more than the team's {st.team.max_exposure_ev:g} EV of exposure "
+                         f"correction; it was corrected {np.log2(corr.exposure):+.2f} EV and will look "
+                         f"{'darker' if corr.exposure > 1 else 'brighter'} than the others")
+    else:
+        corr = colour_mod.correction(subject.colour, subject.stats.luminance, st.tone)
     fg = colour_mod.apply(fg, corr)
     timings["tone"] = time.perf_counter() - t
     t = time.perf_counter()
 
     settings = load_retouch(pf.retouch) if pf.retouch is not None else (
         st.retouch if retouch is None else load_retouch(retouch))
-    out_face = replace(subject.face, landmarks=np.column_stack(
-        [crop.apply(subject.face.landmarks[:, :2]), subject.face.landmarks[:, 2] * crop.scale]))
     touched = retouch_mod.apply(fg, alpha, out_face, settings, pixel_scale=crop.scale)
     fg, alpha = touched.image, touched.alpha
     if pf.retouch is not None and settings is not st.retouch and st.retouch.active:
@@ -366,8 +397,13 @@ def render(
         notes.append(f"{pf.name} requires a plain light backdrop: the style's backdrop was replaced")
     key_rgb = None
     if bd.kind == "image":
-        # An environment is matched to the subject's lit face (its mean colour in the output).
-        key_rgb = _face_colour(fg, alpha, crop, subject.face)
+        # An environment is matched to the subject's lit face (its mean colour in the output); in a
+        # team, to the team's face level, so that everybody stands in the same room.
+        if team:
+            y = colour_mod.lightness_to_luminance(st.team.face_lightness)
+            key_rgb = (y, y, y)
+        else:
+            key_rgb = _face_colour(fg, alpha, crop, subject.face)
     bg = backdrop_mod.render(bd, crop.width, crop.height, key=key_rgb)
     if rig is not None and rig.background_ev != 0 and pf.plain_backdrop is None:
         bg = np.clip(bg * np.float32(2.0 ** (rig.background_ev * amount)), 0.0, 1.0)

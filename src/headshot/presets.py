@@ -21,6 +21,7 @@ __all__ = [
     "Backdrop",
     "BACKDROP_KINDS",
     "Tone",
+    "TeamLook",
     "Style",
     "Platform",
     "Light",
@@ -172,6 +173,33 @@ class Tone:
 
 
 @dataclass(frozen=True)
+class TeamLook:
+    """How a team run (``headshot team``) normalises everybody to one look (``[team]`` in the style).
+
+    Framing (eye line, head size, output size) and the backdrop are fixed by the style and platform
+    for everyone; these settings fix the face's exposure.
+
+    Attributes
+    ----------
+    face_lightness : float in [30, 85]
+        CIE L* that the median of every person's skin is brought to (after the light rig), so the
+        whole team is exposed alike.
+    keep_lightness : float in [0, 1]
+        Fraction of each person's own difference from ``face_lightness`` that is kept. A single photo
+        cannot tell a darker complexion from a darker exposure: 0 treats every difference as exposure
+        (the most uniform team page, and a darker complexion is brought toward the team's level); 0.5
+        keeps half of it (less uniform, closer to each photo). See docs/team.md.
+    max_exposure_ev : float in [0.25, 3]
+        The largest exposure change a team run makes; a face further off stops there and the person
+        is listed for a retake.
+    """
+
+    face_lightness: float = 62.0
+    keep_lightness: float = 0.0
+    max_exposure_ev: float = 1.5
+
+
+@dataclass(frozen=True)
 class Retouch:
     """How much retouching a style asks for; every strength is in [0, 1] (see :mod:`headshot.retouch`).
 
@@ -318,6 +346,8 @@ class Style:
         (``[finish]`` in the style file; see :class:`headshot.composite.Finish`).
     retouch : Retouch
         The retouching (``[retouch]`` in the style file: a ``level`` and any strengths to override).
+    team : TeamLook
+        How a team run normalises everybody's exposure (``[team]`` in the style file).
     """
 
     name: str
@@ -329,6 +359,7 @@ class Style:
     strength: float = 1.0
     finish: Finish = field(default_factory=Finish)
     retouch: Retouch = field(default_factory=Retouch)
+    team: TeamLook = field(default_factory=TeamLook)
 
 
 @dataclass(frozen=True)
@@ -696,9 +727,16 @@ def load_style(name_or_path: str | Path) -> Style:
         raise PresetError(f"{source}: [finish]: {e}") from None
     fi.done()
     retouch = _style_retouch(_Fields(top.get("retouch", dict, {}), f"{source}: [retouch]"), source)
+    tm = _Fields(top.get("team", dict, {}), f"{source}: [team]")
+    team = TeamLook(
+        face_lightness=tm.get("face_lightness", float, 62.0, lo=30.0, hi=85.0),
+        keep_lightness=tm.get("keep_lightness", float, 0.0, lo=0.0, hi=1.0),
+        max_exposure_ev=tm.get("max_exposure_ev", float, 1.5, lo=0.25, hi=3.0),
+    )
+    tm.done()
     top.done()
     return Style(name=name, description=description, backdrop=backdrop, tone=tone, source=source, rig=rig, finish=finish,
-                 strength=strength, retouch=retouch)
+                 strength=strength, retouch=retouch, team=team)
 
 
 def load_platform(name_or_path: str | Path) -> Platform:

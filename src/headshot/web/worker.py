@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -23,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .._proc import die_with_parent
 from ..checks import verdict
 from ..errors import HeadshotError
 from ..framing import Crop, warp_image
@@ -297,22 +297,10 @@ def drain(settings: Settings, *, limit: int = 1000) -> int:
     return n
 
 
-def _die_with_parent(parent: int) -> None:
-    """Exit when the server process exits, even when it is killed with SIGKILL (Linux: PDEATHSIG)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # it died before prctl took effect
-        os._exit(0)
-
-
 def run(settings: Settings, index: int = 0, parent: int | None = None) -> None:
     """A worker process's main loop (until SIGTERM/SIGINT, or the server process is gone)."""
     if parent is not None:
-        _die_with_parent(parent)
+        die_with_parent(parent)
     with contextlib.suppress(OSError):
         # Image work yields the CPU to the server process, so uploads are answered promptly while a
         # worker renders (20 concurrent 3 MB uploads on 2 cores: p95 to 202 0.89 s -> 0.22 s). On
