@@ -22,10 +22,13 @@ from .errors import (
     HeadshotError,
     ImageTooLargeError,
     InputError,
+    LedgerError,
     NoFaceError,
     OutputError,
     PresetError,
+    RosterError,
     SeveralFacesError,
+    TeamError,
     UnsupportedFormatError,
 )
 from .imageio import Photo, load
@@ -60,4 +63,7 @@ __all__ = [
     "SeveralFacesError",
     "PresetError",
     "OutputError",
+    "TeamError",
+    "RosterError",
+    "LedgerError",
 ]

@@ -278,8 +278,9 @@ def render(
         (a team run gives everybody the same look; see :attr:`Headshot.correction`).
     team : bool
         Render as one member of a team (``headshot team``): the output has the platform's full size
-        whatever the photo's resolution, the head is never enlarged or shrunk per person (a cut-off
-        edge fades into the backdrop instead), the face's skin is brought to the style's team
+        whatever the photo's resolution, the head is never enlarged per person (a cut-off edge
+        fades into the backdrop instead; an ID platform may still shrink it to fit the hair), the
+        face's skin is brought to the style's team
         lightness (``[team]``, measured after the light rig) and an environment backdrop is matched
         to that level rather than to the person, so every member shares eye line, head size,
         exposure and backdrop.
@@ -303,8 +304,9 @@ def render(
     if size is not None and not (16 <= int(size) <= 12000):
         raise ValueError(f"size must be between 16 and 12000 pixels, got {size}")
     if team:
-        # One frame for everybody: the platform's own size, no per-person zoom or hair-fit shrink.
-        pf = replace(pf, max_zoom=1.0, min_head_height=pf.head_height)
+        # One frame for everybody: the platform's own size and no per-person zoom. (An ID platform's
+        # hair-fit shrink stays: its rules want the whole head in the frame more than a team look.)
+        pf = replace(pf, max_zoom=1.0)
         size = size if size is not None else max(pf.width, pf.height)
     timings: dict[str, float] = {}
     t = time.perf_counter()

@@ -233,7 +233,11 @@ def _retake_reasons(subject: Subject, hs: Headshot) -> list[str]:
     if hs.crop.scale > MAX_SILENT_UPSCALE:
         out.append(f"the photo has too few pixels for a sharp {hs.platform.name} headshot (the face is enlarged "
                    f"{hs.crop.scale:.1f}x); send a closer or higher-resolution photo")
-    out += [n for n in hs.notes if "team's" in n and "exposure" in n]
+    ev = math.log2(hs.exposure_gain)
+    if abs(ev) >= hs.style.team.max_exposure_ev - 1e-6:
+        out.append(f"the face is very {'dark' if ev > 0 else 'bright'} in the photo: it needed more than the team's "
+                   f"{hs.style.team.max_exposure_ev:g} EV of correction and still looks {'darker' if ev > 0 else 'brighter'} "
+                   "than the others; take the photo facing a window or a lamp")
     return out
 
 
