@@ -227,8 +227,18 @@ def choose(photos: tuple[tuple[str, bytes], ...]) -> tuple[Photo | None, str | N
     return photo, name, candidates, why
 
 
+BOTTOM_FILL = 0.85  # the photo's bottom edge above this height of the frame: too much of the bust is filled in
+LIFT_NOTE_EV = 1.0  # an exposure change this large gets a note to check the skin tone by eye
+
+
 def _retake_reasons(subject: Subject, hs: Headshot) -> list[str]:
     out = [f.message for f in subject.findings if f.severity == "poor"]
+    if "bottom" in hs.crop.extended:
+        w, h = subject.photo.width, subject.photo.height
+        edge = float(np.mean(hs.crop.apply(np.array([[0.0, h], [float(w), h]]))[:, 1])) / hs.crop.height
+        if edge < BOTTOM_FILL:
+            out.append(f"the photo ends at the chest ({1 - edge:.0%} of the headshot's height below it is filled in "
+                       "with the backdrop); send a photo that shows the shoulders, taken from a little further away")
     out += [f.message for f in subject.findings if f.code == "head_cut"]
     if hs.crop.scale > MAX_SILENT_UPSCALE:
         out.append(f"the photo has too few pixels for a sharp {hs.platform.name} headshot (the face is enlarged "
@@ -294,6 +304,11 @@ def run_person(task: PersonTask) -> PersonOutcome:
         if thumb is None:
             thumb = _thumbnail(hs.image)
             exposure_ev = round(math.log2(hs.exposure_gain), 3)
+            if abs(exposure_ev) >= LIFT_NOTE_EV:
+                notes.append(f"face {'brightened' if exposure_ev > 0 else 'darkened'} {exposure_ev:+.2f} EV to the "
+                             "team's level: check that the skin tone looks right (a photo cannot tell a darker "
+                             "complexion from a darker exposure; the style's [team] keep_lightness keeps part "
+                             "of each person's own lightness)")
     report = _report(subject, entries)
     report["team"] = {"person": task.person, "chosen": chosen, "why": why, "candidates": candidates,
                       "measures": measures, "retake": retake}
