@@ -296,6 +296,16 @@ def exposure_gain(face_luminance: float, tone: Tone) -> float:
     return float(gain * 2.0**tone.exposure_ev)
 
 
+def _wb_gains(est: ColourEstimate | None, tone: Tone) -> np.ndarray:
+    """Luminance-preserving white-balance gains removing ``tone.white_balance`` of the cast."""
+    gains = np.ones(3)
+    if est is not None and tone.white_balance > 0:
+        k = float(tone.white_balance)
+        gains = np.exp(-k * np.array([est.cast[0], 0.0, est.cast[1]]))
+        gains /= float(LUMA @ gains)
+    return gains
+
+
 def correction(est: ColourEstimate | None, face_luminance: float, tone: Tone) -> Correction:
     """The correction a style asks for, from the photo's estimate.
 
@@ -312,11 +322,7 @@ def correction(est: ColourEstimate | None, face_luminance: float, tone: Tone) ->
     -------
     Correction
     """
-    gains = np.ones(3)
-    if est is not None and tone.white_balance > 0:
-        k = float(tone.white_balance)
-        gains = np.exp(-k * np.array([est.cast[0], 0.0, est.cast[1]]))
-        gains /= float(LUMA @ gains)
+    gains = _wb_gains(est, tone)
     exposure = exposure_gain(face_luminance, tone)
     pivot = float(np.clip(face_luminance * exposure, 0.02, 0.8))
     return Correction(gains=(float(gains[0]), float(gains[1]), float(gains[2])), exposure=exposure,
@@ -354,11 +360,7 @@ def team_correction(est: ColourEstimate | None, skin: np.ndarray | float, tone: 
     (Correction, bool)
         The correction, and whether the exposure limit was reached.
     """
-    gains = np.ones(3)
-    if est is not None and tone.white_balance > 0:
-        k = float(tone.white_balance)
-        gains = np.exp(-k * np.array([est.cast[0], 0.0, est.cast[1]]))
-        gains /= float(LUMA @ gains)
+    gains = _wb_gains(est, tone)
     target = float(team.face_lightness)
     limited = False
     ev = 0.0
