@@ -190,13 +190,14 @@ class TeamLook:
         (the most uniform team page, and a darker complexion is brought toward the team's level); 0.5
         keeps half of it (less uniform, closer to each photo). See docs/team.md.
     max_exposure_ev : float in [0.25, 3]
-        The largest exposure change a team run makes; a face further off stops there and the person
-        is listed for a retake.
+        The largest exposure change a team run makes; a face further off stops there. (A person
+        whose face needs 1.5 EV or more is listed for a retake either way: such a photo is noisy
+        or burnt out.)
     """
 
     face_lightness: float = 62.0
     keep_lightness: float = 0.0
-    max_exposure_ev: float = 1.5
+    max_exposure_ev: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -731,7 +732,7 @@ def load_style(name_or_path: str | Path) -> Style:
     team = TeamLook(
         face_lightness=tm.get("face_lightness", float, 62.0, lo=30.0, hi=85.0),
         keep_lightness=tm.get("keep_lightness", float, 0.0, lo=0.0, hi=1.0),
-        max_exposure_ev=tm.get("max_exposure_ev", float, 1.5, lo=0.25, hi=3.0),
+        max_exposure_ev=tm.get("max_exposure_ev", float, 2.5, lo=0.25, hi=3.0),
     )
     tm.done()
     top.done()

@@ -229,6 +229,7 @@ def choose(photos: tuple[tuple[str, bytes], ...]) -> tuple[Photo | None, str | N
 
 BOTTOM_FILL = 0.85  # the photo's bottom edge above this height of the frame: too much of the bust is filled in
 LIFT_NOTE_EV = 1.0  # an exposure change this large gets a note to check the skin tone by eye
+RETAKE_EV = 1.5  # ... and this large, a retake: the photo itself is badly exposed
 
 
 def _retake_reasons(subject: Subject, hs: Headshot) -> list[str]:
@@ -244,10 +245,16 @@ def _retake_reasons(subject: Subject, hs: Headshot) -> list[str]:
         out.append(f"the photo has too few pixels for a sharp {hs.platform.name} headshot (the face is enlarged "
                    f"{hs.crop.scale:.1f}x); send a closer or higher-resolution photo")
     ev = math.log2(hs.exposure_gain)
-    if abs(ev) >= hs.style.team.max_exposure_ev - 1e-6:
+    limit = hs.style.team.max_exposure_ev
+    if abs(ev) >= limit - 1e-6:
         out.append(f"the face is very {'dark' if ev > 0 else 'bright'} in the photo: it needed more than the team's "
-                   f"{hs.style.team.max_exposure_ev:g} EV of correction and still looks {'darker' if ev > 0 else 'brighter'} "
-                   "than the others; take the photo facing a window or a lamp")
+                   f"{limit:g} EV of correction and still looks {'darker' if ev > 0 else 'brighter'} than the "
+                   "others; take the photo facing a window or a lamp")
+    elif abs(ev) >= RETAKE_EV:
+        out.append(f"the face is very {'dark' if ev > 0 else 'bright'} in the photo ({ev:+.1f} EV from the team's "
+                   f"level): it was {'brightened' if ev > 0 else 'darkened'} to match, but "
+                   f"{'may show noise' if ev > 0 else 'may have burnt-out skin'}; take the photo facing a window or a lamp, "
+                   "out of direct sun")
     return out
 
 
