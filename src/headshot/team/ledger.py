@@ -144,8 +144,11 @@ class Ledger:
                     db.execute("UPDATE people SET photos = ?, fingerprint = ?, state = 'pending', attempts = 0, "
                                "outcome = NULL, updated = ? WHERE person = ?", (json.dumps(photos), fp, now, person))
                     counts["changed"] += 1
+            # A killed run's people go back to pending; the attempt its end cut short does not count
+            # against them (only a worker dying on a person, or finishing it, does).
             counts["resumed"] = db.execute(
-                "UPDATE people SET state = 'pending', updated = ? WHERE state = 'running'", (now,)).rowcount
+                "UPDATE people SET state = 'pending', attempts = MAX(attempts - 1, 0), updated = ? "
+                "WHERE state = 'running'", (now,)).rowcount
             if retry_failed:
                 counts["retried"] = db.execute(
                     "UPDATE people SET state = 'pending', attempts = 0, updated = ? WHERE state = 'failed'",
@@ -177,11 +180,12 @@ class Ledger:
             db.execute("UPDATE people SET state = ?, outcome = ?, updated = ? WHERE person = ?",
                        (state, json.dumps(outcome, ensure_ascii=False), time.time(), person))
 
-    def release(self, person: str) -> None:
-        """Hand a person back (their worker died, or the run was interrupted): pending again."""
+    def release(self, person: str, *, count: bool = True) -> None:
+        """Hand a person back, pending again: their worker died (the attempt counts), or the run is
+        stopping (``count=False``: it does not)."""
         with self._tx() as db:
-            db.execute("UPDATE people SET state = 'pending', updated = ? WHERE person = ? AND state = 'running'",
-                       (time.time(), person))
+            db.execute("UPDATE people SET state = 'pending', attempts = attempts - ?, updated = ? "
+                       "WHERE person = ? AND state = 'running'", (0 if count else 1, time.time(), person))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

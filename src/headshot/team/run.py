@@ -298,7 +298,7 @@ def _drive(eng: Engine, ledger: Ledger, todo: list[Row], st: Style, pfs: tuple[P
                                              eta_s=elapsed / rendered * left if rendered else None))
     except BaseException:
         for person in in_flight:
-            ledger.release(person)
+            ledger.release(person, count=False)
         raise
     return rendered
 
