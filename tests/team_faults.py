@@ -11,6 +11,11 @@ Who is sabotaged is decided by the person's name, so one run can mix healthy and
 - ``crash-once ...``: the worker process SIGKILLs itself on the person's first attempt only;
 - ``crash-always ...``: it SIGKILLs itself on every attempt;
 - ``bug ...``: the task raises a plain exception (a programming error, not a bad photo).
+
+When the environment variable ``HEADSHOT_TEST_TASK_LOG`` names a file, every execution appends one
+line to it (``person<TAB>attempt<TAB>pid``) before anything else, so a test can count how many times
+a task really ran, retries by an engine behind the ledger's back included. Worker processes inherit
+the variable (local workers when they are spawned, Ray's when Ray is started).
 """
 
 from __future__ import annotations
@@ -21,6 +26,31 @@ import signal
 from headshot.team.task import PersonOutcome, PersonTask, run_person
 
 BUG_MESSAGE = "synthetic bug in the task function"
+LOG_ENV = "HEADSHOT_TEST_TASK_LOG"
+
+
+def _log(task: PersonTask) -> None:
+    """Record this execution (one short O_APPEND write, on disk before the process can die)."""
+    path = os.environ.get(LOG_ENV)
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{task.person}\t{task.attempt}\t{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+
+
+def executions(path: str | os.PathLike[str]) -> dict[str, list[int]]:
+    """The attempts each person's task really ran with, in order, read from the log."""
+    out: dict[str, list[int]] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                person, attempt, _ = line.rstrip("\n").split("\t")
+                out.setdefault(person, []).append(int(attempt))
+    except FileNotFoundError:
+        pass
+    return out
 
 
 def _die() -> None:
@@ -30,6 +60,7 @@ def _die() -> None:
 
 def faulty(task: PersonTask) -> PersonOutcome:
     """run_person, with the faults the person's name asks for (see the module's docstring)."""
+    _log(task)
     name = task.person.casefold()
     if name.startswith("crash-always") or (name.startswith("crash-once") and task.attempt == 1):
         _die()
@@ -41,6 +72,7 @@ def faulty(task: PersonTask) -> PersonOutcome:
 def crash_bob_once(task: PersonTask) -> PersonOutcome:
     """run_person, but the worker dies on Bob's first attempt (for the Ray engine's test, whose team
     keeps the same names as the local run it is compared with)."""
+    _log(task)
     if task.person == "Bob" and task.attempt == 1:
         _die()
     return run_person(task)

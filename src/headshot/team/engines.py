@@ -209,8 +209,8 @@ class RayEngine:
             try:
                 if address:
                     ray.init(address=address, **kwargs)
-                else:
-                    ray.init(num_cpus=workers, **kwargs)
+                else:  # "local": a new Ray for this run, even when RAY_ADDRESS or `ray start` says otherwise
+                    ray.init(address="local", num_cpus=workers, **kwargs)
             except Exception as e:  # Ray raises ConnectionError, RuntimeError, ValueError... for a bad address
                 raise TeamError(f"cannot start Ray{' at ' + address if address else ''}: {e}") from None
             self._started = True

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LedgerError
+from .roster import RESERVED
 
 __all__ = ["Ledger", "Row", "LEDGER_NAME"]
 
@@ -77,6 +78,10 @@ class Ledger:
 
     def __init__(self, folder: Path, config: dict[str, object]) -> None:
         self.folder = folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise LedgerError(f"cannot create the output folder {folder}: {e.strerror or e}; choose another --out") from None
         self._lock = open(folder / LOCK_NAME, "a+")  # noqa: SIM115 (held for the ledger's life)
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -128,7 +133,7 @@ class Ledger:
         now = time.time()
         with self._tx() as db:
             known = {r[0]: (r[1], r[2]) for r in db.execute("SELECT person, fingerprint, state FROM people")}
-            slugs = {r[0].casefold() for r in db.execute("SELECT slug FROM people")}
+            slugs = {r[0].casefold() for r in db.execute("SELECT slug FROM people")} | set(RESERVED)
             for person, slug, photos, fp in people:
                 if person not in known:
                     # A person keeps the folder name the ledger gave them; a newcomer whose name

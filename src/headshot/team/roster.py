@@ -19,10 +19,15 @@ from pathlib import Path
 from ..errors import InputError, RosterError
 from ..imageio import sniff_format
 
-__all__ = ["Person", "Roster", "load_roster", "slugify"]
+__all__ = ["Person", "Roster", "load_roster", "slugify", "is_output_folder", "RESERVED"]
 
 SNIFF_BYTES = 4096
 MAX_SLUG = 60
+# Names a team's output folder uses itself: no person's folder may take one of them.
+RESERVED = frozenset({"thumbs", "index.html", "team.csv", "team.json", "team-ledger.sqlite",
+                      "team-ledger.sqlite-wal", "team-ledger.sqlite-shm", "team-ledger.sqlite-journal"})
+# A folder holding one of these is a team's output folder, never a person's photos.
+OUTPUT_MARKS = ("team-ledger.sqlite", ".team.lock")
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,9 @@ def _not_photo(path: Path) -> str | None:
 
 
 def _assign_slugs(groups: dict[str, list[Path]]) -> tuple[Person, ...]:
-    """People in name order, each with a unique slug (a clash gets -2, -3... in name order)."""
-    taken: set[str] = set()
+    """People in name order, each with a unique slug (a clash gets -2, -3... in name order; the
+    output folder's own names count as taken)."""
+    taken: set[str] = set(RESERVED)
     people = []
     for name in sorted(groups, key=lambda n: (n.casefold(), n)):
         base = slugify(name)
@@ -86,12 +92,22 @@ def _assign_slugs(groups: dict[str, list[Path]]) -> tuple[Person, ...]:
     return tuple(people)
 
 
+def is_output_folder(folder: Path) -> bool:
+    """Whether `folder` is a team run's output folder (it holds a ledger or its lock)."""
+    return any((folder / m).exists() for m in OUTPUT_MARKS)
+
+
 def _from_folder(folder: Path) -> Roster:
+    if is_output_folder(folder):
+        raise RosterError(f"{folder} is the output folder of a team run, not a folder of photos; give the folder "
+                          "that holds the team's photos (and an --out outside it)")
     groups: dict[str, list[Path]] = {}
     skipped: list[tuple[str, str]] = []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
+        if entry.is_dir() and is_output_folder(entry):
+            continue  # a team's output folder inside the photos (`cd photos; headshot team .`)
         if entry.is_dir():
             photos = []
             for f in sorted(entry.iterdir()):
@@ -123,19 +139,20 @@ def _from_csv(path: Path) -> Roster:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise RosterError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}; give a UTF-8 CSV of person,photo") from None
-    rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["person", "photo"]:
+    reader = csv.reader(text.splitlines())
+    rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]  # (line in the file, row)
+    if rows and [c.strip().lower() for c in rows[0][1][:2]] == ["person", "photo"]:
         rows = rows[1:]
     groups: dict[str, list[Path]] = {}
     missing: list[str] = []
-    for i, r in enumerate(rows, start=1):
+    for i, r in rows:
         if len(r) < 2 or not r[0].strip() or not r[1].strip():
-            raise RosterError(f"{path}: row {i} must be person,photo, got {','.join(r)!r}")
+            raise RosterError(f"{path}: line {i} must be person,photo, got {','.join(r)!r}")
         name, photo = r[0].strip(), Path(os.path.expanduser(r[1].strip()))
         if not photo.is_absolute():
             photo = path.parent / photo
         if not photo.is_file():
-            missing.append(f"{photo} (row {i}, {name})")
+            missing.append(f"{photo} (line {i}, {name})")
             continue
         groups.setdefault(name, []).append(photo)
     if missing:

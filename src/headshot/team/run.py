@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutputError
+from ..errors import OutputError, TeamError
 from ..imageio import FORMATS, write_atomic
 from ..pipeline import _as_platform, _as_style
 from ..presets import Platform, Style
 from . import report as report_mod
 from .engines import Engine, Lost, TaskFn, make_engine
 from .ledger import Ledger, Row, fingerprint
-from .roster import Roster, load_roster
+from .roster import Roster, load_roster, slugify
 from .task import PersonOutcome, PersonTask, run_person
 
 __all__ = ["TeamProgress", "TeamResult", "run_team", "MAX_ATTEMPTS"]
@@ -196,11 +196,15 @@ def run_team(
         raise ValueError(f"workers must be at least 1, got {n_workers}")
     st = _as_style(style)
     pfs = tuple(_as_platform(p) for p in (platforms or ("linkedin",)))
-    names = [p.name for p in pfs]
+    names = [slugify(p.name).casefold() for p in pfs]  # as they appear in the file names
     if len(set(names)) != len(names):
-        raise ValueError(f"a platform is given twice: {', '.join(names)}")
-    roster: Roster = load_roster(photos)
+        raise ValueError(f"two platforms would write the same files ({', '.join(p.name for p in pfs)}); "
+                         "give each platform file a distinct name")
     out = Path(out_dir)
+    if Path(photos).is_dir() and out.resolve() == Path(photos).resolve():
+        raise TeamError(f"--out is the photos folder {photos}: choose an output folder of its own "
+                        "(the default is ./team-headshots)")
+    roster: Roster = load_roster(photos)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / THUMBS).mkdir(exist_ok=True)
