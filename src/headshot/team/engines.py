@@ -189,7 +189,8 @@ class RayEngine:
         CPUs of the local Ray started here (ignored with `address`: the cluster's CPUs are used).
     address : str, optional
         An existing cluster (``ray://host:10001`` or ``host:6379``); photos travel as bytes, so its
-        workers need not see this machine's files.
+        workers need not see this machine's files, but every node needs headshot-studio installed
+        (a cluster that cannot import it stops the run with a :class:`TeamError`, nobody failed).
     fn : callable
         The task function (default :func:`headshot.team.task.run_person`).
     """
@@ -235,7 +236,13 @@ class RayEngine:
                 out.append((key, ray.get(ref)))
             except ray.exceptions.RayTaskError as e:  # the task raised: a bug, not a death
                 cause = e.cause if getattr(e, "cause", None) is not None else e
-                last = traceback.format_exception_only(type(cause), cause)[-1].strip()
+                last = traceback.format_exception_only(type(cause), cause)[-1].strip().splitlines()[-1]
+                if isinstance(cause, ImportError) or "ModuleNotFoundError" in last or "ImportError" in last:
+                    # Not this person's fault: the cluster cannot run the task at all.
+                    self._refs[ref] = key  # still in flight: the coordinator hands it back
+                    raise TeamError(f"the Ray workers cannot run Headshot Studio ({last}); install "
+                                    "headshot-studio (the same version, with its dependencies) on every node "
+                                    "of the cluster") from None
                 out.append((key, Lost(message=f"the worker failed on this photo ({last})", died=False)))
             except ray.exceptions.RayError as e:  # worker died, node lost, object lost...
                 out.append((key, Lost(message=f"the Ray worker was lost while rendering this person "
