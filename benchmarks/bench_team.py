@@ -26,18 +26,21 @@ to 2 cores (``os.sched_setaffinity``; the workers inherit it).
    manifest's identity (copies included): the pooled within-identity std (how much of a capture's
    exposure error survives; ideal 0) and the std of the identities' means (how much of the
    complexions' differences survives). The default look brings every face to one lightness; these
-   two numbers show what that costs. Montages of the thumbnails (inputs, both looks) are written to
-   ``<out>/montage_*.png``.
+   two numbers show what that costs. Montages of the thumbnails (inputs, both looks, and the heads
+   of both looks side by side) are written to ``<out>/montage_*.png``.
 2. **Throughput.** 100 distinct files (the dev photos as ``orig``, ``mirror``, ``crop``, ``q75``,
    ``cast5000K``, ``cast8000K``, in that order, the first 100), one LinkedIn headshot each, timed end
    to end (``run_team`` into a fresh folder: workers started, models loaded, reports written) with
    the local pool at ``workers=2`` (target <= 180 s) and ``workers=1`` (scaling t1 / t2 >= 1.7), then
    ``engine="ray"``, ``workers=2`` (a local Ray started by ``run_team``; ray / local <= 1.2). One small
-   untimed warm-up run comes first (file cache, bytecode).
+   untimed warm-up run comes first (file cache, bytecode). During each run the CPU time of every
+   process is sampled from ``/proc``: other processes' (another job on the 2 cores disturbs the
+   timing; the report warns) and ours by program (workers, the coordinator, Ray's raylet and GCS).
+   Ray's fixed cost (``ray.init``, a first trivial task, ``ray.shutdown``) is measured alone after.
 3. **Crash safety.** The first 50 of those files, ``python -m headshot.cli team`` as a subprocess
    (``start_new_session=True``, ``--workers 2``), killed with SIGKILL to its whole process group at a
-   random moment (seeded; uniform in 2-12 s after start) 10 times, the same command re-run after each
-   kill, then a last run to completion. After each kill: how many are done, whether every ``done``
+   random moment (seeded; uniform in 2-8 s after start, see KILL_WINDOW_S) 10 times, the same command
+   re-run after each kill, then a last run to completion. After each kill: how many are done, whether every ``done``
    person's files are in place, leftover temporary files (allowed: the next run sweeps them). At the
    end: exit status 0; all 50 done in the ledger and in ``team.json``; exactly one output per
    platform in each person's folder (plus ``report.json``, nothing else); no ``*.tmp`` under the
@@ -48,12 +51,16 @@ to 2 cores (``os.sched_setaffinity``; the workers inherit it).
    worker on the first attempt of every 3rd person (3 of 10). Target: everyone done, those 3 with
    ``attempts == 2`` in the ledger and the others with 1, one output each, no ``*.tmp``.
 
-Writes ``<out>/results.{md,json}`` and the montages (default ``bench-output/team/``) and
-``bench-output/team.{md,json}``.
+The report names the library's commit and says whether ``src/`` changed while the benchmark ran
+(spawned workers import it afresh, so an edit during a run mixes versions).
 
-Run: ``python benchmarks/bench_team.py [--quick] [--out DIR] [--keep]`` (``--quick``: 20 photos for
-figure 2 and 20 for figure 3, for development; the targets are the full run's. ``--keep``: keep the
-temporary folder with every team and print where it is.)
+Writes ``<out>/results.{md,json}`` and the montages (default ``bench-output/team/``) and
+``bench-output/team.{md,json}``. Takes about 9 minutes on 2 cores.
+
+Run: ``python benchmarks/bench_team.py [--quick] [--out DIR] [--keep]`` (``--quick``, for
+development: 20 people in figure 1 (4 dev photos x 5), 20 photos in figures 2 and 3; the 180 s
+target is scaled to the photo count, the others are the full run's. ``--keep``: keep the temporary
+folder with every team and print where it is.)
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -105,7 +113,9 @@ COPY_JPEG_Q = 95  # JPEG quality of every other copy of a JPEG source
 # 1. consistency
 CONSISTENCY_VARIANTS = ("orig", "cast5000K", "cast8000K", "ev-1", "ev+0.7")
 KEEP_LIGHTNESS = 0.5  # the second look, reported beside the default (0)
+N_CONSISTENCY_QUICK = 4  # --quick: dev photos in the team (x 5 variants = 20 people)
 TILE = 128  # montage tile side (px)
+FACE_CROP = (0.12, 0.72, 0.2, 0.8)  # montage_faces.png: the head's part of a LinkedIn headshot (top, bottom, left, right)
 
 # 2. throughput
 THROUGHPUT_VARIANTS = ("orig", "mirror", "crop", "q75", "cast5000K", "cast8000K")
@@ -115,11 +125,17 @@ SCALING_MIN = 1.7  # t(workers=1) / t(workers=2)
 RAY_RATIO_MAX = 1.2  # t(ray, 2) / t(local, 2)
 N_WARMUP = 2
 BUSY_WARN = 0.15  # share of the cores busy before a timing above which the report warns
+CPU_POLL_S = 0.5  # how often the processes' CPU use is sampled during a timing
+OTHER_WARN = 0.05  # their share of the cores' time during a timing above which the report warns
 
 # 3. crash safety
 N_CRASH, N_CRASH_QUICK = 50, 20
 KILLS = 10
-KILL_WINDOW_S = (2.0, 12.0)
+# Kill moments, uniform in this window after the command starts. A run needs ~3 s to start (imports,
+# workers, models) and then finishes ~1.4 people a second on 2 cores: with 2-12 s the 50 people were
+# all done after 8-9 kills, and the last kills hit a finished team; 2-8 s keeps all 10 inside a run
+# (including the start-up: ledger, sweep, workers starting).
+KILL_WINDOW_S = (2.0, 8.0)
 CRASH_SEED = 20240611
 FINAL_TIMEOUT_S = 900.0
 
@@ -180,7 +196,7 @@ def build_folder(folder: Path, items: list[tuple[C.PhotoRef, str]], prefix: bool
         data, ext = make_variant(ref, kind)
         name = (f"p{i:02d}_" if prefix else "") + person_name(ref, kind)
         (folder / f"{name}.{ext}").write_bytes(data)
-        info[name] = {"photo": ref.name, "identity": ref.identity, "variant": kind}
+        info[name] = {"photo": ref.name, "identity": ref.identity, "variant": kind, "file": f"{name}.{ext}"}
     return info
 
 
@@ -192,11 +208,11 @@ def variant_major(refs: list[C.PhotoRef], kinds: tuple[str, ...], n: int) -> lis
     return items[:n]
 
 
-def link_subset(src: Path, dst: Path, n: int) -> None:
-    """A folder of the first `n` files of `src` (hard links: the same bytes, no copy)."""
+def link_subset(src: Path, info: dict[str, dict[str, str]], dst: Path, n: int) -> None:
+    """A folder of the first `n` files of `info` (in its order) from `src`, as hard links (same bytes)."""
     dst.mkdir(parents=True, exist_ok=True)
-    for f in sorted(src.iterdir())[:n]:
-        os.link(f, dst / f.name)
+    for meta in list(info.values())[:n]:
+        os.link(src / meta["file"], dst / meta["file"])
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -320,7 +336,15 @@ def look_summary(out: Path, info: dict[str, dict[str, str]], wall: float, result
         i, j = np.triu_indices(len(la), 1)
         pair_max = float(delta_e2000(la[i], la[j]).max())
     means = [float(np.mean(v)) for v in by_identity.values()]
+    # People whose exposure change stopped at the style's limit (listed for a retake by the run).
+    limit = float(result_style_limit(out))
+    capped = [r["person"] for r in rows if r["exposure_ev"] is not None and abs(r["exposure_ev"]) >= limit - 1e-3]
+    skin_uncapped = np.array([r["skin_lightness"] for r in rows if r["person"] not in capped
+                              and r["skin_lightness"] is not None and r["status"] == "done"], dtype=np.float64)
     return {
+        "exposure_limit_ev": limit,
+        "at_exposure_limit": capped,
+        "skin_lightness_std_without_limit": _r(np.std(skin_uncapped), 4) if len(skin_uncapped) > 1 else None,
         "wall_s": round(wall, 1),
         "counts": doc["counts"],
         "measured": len(measured),
@@ -339,8 +363,20 @@ def look_summary(out: Path, info: dict[str, dict[str, str]], wall: float, result
     }
 
 
-def montage(out_png: Path, cells: list[list[Path | None]], row_labels: list[str], col_labels: list[str]) -> None:
-    """A labelled grid of thumbnails (each fitted in TILE x TILE on mid grey)."""
+def result_style_limit(out: Path) -> float:
+    """The largest exposure change of the style a team folder was rendered with (from its ledger)."""
+    db = sqlite3.connect(out / "team-ledger.sqlite", timeout=30)
+    try:
+        config = json.loads(db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+    finally:
+        db.close()
+    return float(config["style"]["team"]["max_exposure_ev"])
+
+
+def montage(out_png: Path, cells: list[list[Path | None]], row_labels: list[str], col_labels: list[str],
+            crop: tuple[float, float, float, float] | None = None) -> None:
+    """A labelled grid of thumbnails (each fitted in TILE x TILE on mid grey); `crop`: the part of
+    each thumbnail shown, as fractions (top, bottom, left, right)."""
     lab_w, head_h = 190, 22
     H = head_h + TILE * len(cells)
     W = lab_w + TILE * len(col_labels)
@@ -360,6 +396,9 @@ def montage(out_png: Path, cells: list[list[Path | None]], row_labels: list[str]
             if im is None:
                 continue
             h, w = im.shape[:2]
+            if crop is not None:
+                im = im[round(h * crop[0]):round(h * crop[1]), round(w * crop[2]):round(w * crop[3])]
+                h, w = im.shape[:2]
             k = (TILE - 2) / max(h, w)
             im = cv2.resize(im, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
             h, w = im.shape[:2]
@@ -383,51 +422,208 @@ def figure_consistency(tmp: Path, refs: list[C.PhotoRef], out_dir: Path | None) 
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         labels = [Path(r.name).stem for r in refs]
-        ext = {n: next(photos.glob(f"{n}.*")) for n in info}
         thumbs_in = tmp / "input-thumbs"
         thumbs_in.mkdir(exist_ok=True)
-        cells_in = []
+        grids: dict[str, list[list[Path | None]]] = {"inputs": [], "default": [], "keep": []}
+        thumbs = {look: {p["person"]: p.get("thumbnail") for p in team_json(tmp / f"consistency-{look}")["people"]}
+                  for look in ("default", "keep")}
         for r in refs:
-            row = []
+            row_in: list[Path | None] = []
             for k in CONSISTENCY_VARIANTS:
                 name = person_name(r, k)
-                small = thumbs_in / f"{name}.png"
-                px = load(ext[name].read_bytes(), name=name).pixels
+                small = thumbs_in / f"{len(row_in)}_{Path(info[name]['file']).stem}.png"
+                px = np.asarray(load((photos / info[name]["file"]).read_bytes(), name=name).pixels)
                 s = TILE / max(px.shape[:2])
-                px = cv2.resize(np.asarray(px), (max(1, round(px.shape[1] * s)), max(1, round(px.shape[0] * s))),
+                px = cv2.resize(px, (max(1, round(px.shape[1] * s)), max(1, round(px.shape[0] * s))),
                                 interpolation=cv2.INTER_AREA)
                 small.write_bytes(encode(np.ascontiguousarray(px), format="png"))
-                row.append(small)
-            cells_in.append(row)
-        for key, cells in (("inputs", cells_in),
-                           ("default", [[tmp / "consistency-default" / "thumbs" / f"{person_name(r, k)}.jpg"
-                                         for k in CONSISTENCY_VARIANTS] for r in refs]),
-                           ("keep", [[tmp / "consistency-keep" / "thumbs" / f"{person_name(r, k)}.jpg"
-                                      for k in CONSISTENCY_VARIANTS] for r in refs])):
+                row_in.append(small)
+            grids["inputs"].append(row_in)
+            for look in ("default", "keep"):
+                grids[look].append([tmp / f"consistency-{look}" / t if (t := thumbs[look].get(person_name(r, k)))
+                                    else None for k in CONSISTENCY_VARIANTS])
+        for key, cells in grids.items():
             path = out_dir / f"montage_{key}.png"
             montage(path, cells, labels, list(CONSISTENCY_VARIANTS))
             montages[key] = str(path)
+        # The heads only, both looks side by side: exposure is judged here.
+        path = out_dir / "montage_faces.png"
+        montage(path, [d + k for d, k in zip(grids["default"], grids["keep"])], labels,
+                [f"{v} (default)" if i == 0 else v for i, v in enumerate(CONSISTENCY_VARIANTS)]
+                + [f"{v} (keep)" if i == 0 else v for i, v in enumerate(CONSISTENCY_VARIANTS)], crop=FACE_CROP)
+        montages["faces"] = str(path)
     return {"people": len(info), "looks": looks, "montages": montages}
 
 
 # --------------------------------------------------------------------------------------------- 2. throughput
 
 
+class CpuUse:
+    """CPU seconds used while it is entered, by this process and its descendants (the local pool's
+    workers; Ray's raylet, GCS and workers) and by every other process, polled from ``/proc`` every
+    CPU_POLL_S (Linux; a process's last < CPU_POLL_S before it ends is missed). Other processes' use
+    says whether another job disturbed a timing; our own, by program, where the time went."""
+
+    def __init__(self) -> None:
+        self.other_s: float | None = None
+        self.other_top: list[tuple[str, float]] = []
+        self.own_top: list[tuple[str, float]] = []
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._base: dict[int, int] = {}  # ticks when first seen (0 for a process started after __enter__)
+        self._last: dict[int, int] = {}
+        self._cmd: dict[int, str] = {}
+        self._own: set[int] = set()  # once ours, always ours (Ray's workers outlive their parent at shutdown)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _ticks(pid: int) -> int | None:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, IndexError, ValueError):
+            return None
+
+    @staticmethod
+    def _descendants() -> set[int]:
+        me = os.getpid()
+        out, todo = {me}, [me]
+        while todo:
+            pid = todo.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for t in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{t}/children", encoding="ascii") as f:
+                        kids = [int(x) for x in f.read().split()]
+                except OSError:
+                    continue
+                for k in kids:
+                    if k not in out:
+                        out.add(k)
+                        todo.append(k)
+        return out
+
+    def _poll(self, first: bool = False) -> None:
+        self._own |= self._descendants()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            ticks = self._ticks(pid)
+            if ticks is None:
+                continue
+            if pid not in self._base:
+                self._base[pid] = ticks if first else 0
+            self._last[pid] = ticks
+            if pid not in self._cmd and ticks > self._base[pid]:
+                self._cmd[pid] = _cmdline(pid)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(CPU_POLL_S):
+            self._poll()
+
+    def __enter__(self) -> "CpuUse":
+        if os.path.isdir("/proc"):
+            self._poll(first=True)
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+        own: dict[str, float] = defaultdict(float)
+        other: dict[str, float] = defaultdict(float)
+        for pid, last in self._last.items():
+            used = (last - self._base[pid]) / self._tick
+            if used <= 0:
+                continue
+            (own if pid in self._own else other)[self._cmd.get(pid, f"pid {pid}")] += used
+        self.other_s = sum(other.values())
+        self.other_top = _top(other)
+        self.own_top = _top(own)
+
+
+def _top(use: dict[str, float], n: int = 6) -> list[tuple[str, float]]:
+    return sorted(((c, round(v, 1)) for c, v in use.items() if v >= 0.1), key=lambda x: -x[1])[:n]
+
+
+def _cmdline(pid: int) -> str:
+    """A short name for a process: its program, or the script/module/Ray task a Python runs."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return f"pid {pid}"
+    if not args:
+        return f"pid {pid}"
+    if args[0].startswith("ray::") or any(Path(a).name in ("setup_worker.py", "default_worker.py") for a in args):
+        return "Ray worker"
+    prog = Path(args[0]).name
+    if prog.startswith("python") and len(args) > 1:
+        if args[1] == "-m" and len(args) > 2:
+            return f"python -m {args[2]}"
+        if args[1] in ("-c", "-B") and any("spawn_main" in a for a in args):
+            return "python (spawned worker)"
+        if not args[1].startswith("-"):
+            return f"python {Path(args[1]).name}"
+    return prog
+
+
 def timed_run(photos: Path, out: Path, workers: int, engine: str) -> dict[str, Any]:
     busy = C.cpu_busy(1.0)
-    t = time.perf_counter()
-    res = run_team(photos, out_dir=out, workers=workers, engine=engine)
-    wall = time.perf_counter() - t
+    with CpuUse() as cpu:
+        t = time.perf_counter()
+        res = run_team(photos, out_dir=out, workers=workers, engine=engine)
+        wall = time.perf_counter() - t
     secs = [p["seconds"] for p in team_json(out)["people"] if p.get("seconds") is not None]
     return {"engine": engine, "workers": workers, "wall_s": round(wall, 2), "people": res.people,
             "done": len(res.done), "failed": len(res.failed), "pending": len(res.pending),
             "s_per_person": round(wall / max(1, res.people), 3),
-            "task_s_median": _r(C.median(secs), 3) if secs else None, "cpu_busy_before": _r(busy, 3)}
+            "task_s_median": _r(C.median(secs), 3) if secs else None, "cpu_busy_before": _r(busy, 3),
+            "other_cpu_s": _r(cpu.other_s, 1), "other_cpu_share": _r(cpu.other_s / (wall * CORES), 3)
+            if cpu.other_s is not None else None, "other_top": cpu.other_top, "own_top": cpu.own_top}
 
 
-def figure_throughput(tmp: Path, photos: Path, n: int) -> dict[str, Any]:
+def ray_startup() -> dict[str, float]:
+    """What a local Ray costs before any photo: ``ray.init`` as ``run_team`` calls it, a first
+    trivial task (a worker process started), ``ray.shutdown``."""
+    import ray
+
+    _ray_by_value()
+    t0 = time.perf_counter()
+    ray.init(address="local", num_cpus=CORES, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    t1 = time.perf_counter()
+    ray.get(ray.remote(num_cpus=1)(_noop).remote())
+    t2 = time.perf_counter()
+    ray.shutdown()
+    t3 = time.perf_counter()
+    return {"init_s": round(t1 - t0, 2), "first_task_s": round(t2 - t1, 2), "shutdown_s": round(t3 - t2, 2)}
+
+
+def _noop() -> int:
+    return 0
+
+
+def _ray_by_value() -> None:
+    """Send this module's functions to Ray's workers by value: imported as ``bench_team`` (by
+    run_all.py) they could not import it by name (as ``__main__`` cloudpickle does so already)."""
+    import ray
+
+    if __name__ != "__main__":
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def figure_throughput(tmp: Path, photos: Path, info: dict[str, dict[str, str]], n: int) -> dict[str, Any]:
     warm = tmp / "warmup-photos"
-    link_subset(photos, warm, N_WARMUP)
+    link_subset(photos, info, warm, N_WARMUP)
     run_team(warm, out_dir=tmp / "warmup-out", workers=CORES)
     runs = {}
     for key, workers, engine in (("local2", 2, "local"), ("local1", 1, "local"), ("ray2", 2, "ray")):
@@ -435,7 +631,7 @@ def figure_throughput(tmp: Path, photos: Path, n: int) -> dict[str, Any]:
         print(f"  throughput {key}: {runs[key]['wall_s']} s for {n} ({runs[key]['done']} done)", flush=True)
     t2, t1, tr = runs["local2"]["wall_s"], runs["local1"]["wall_s"], runs["ray2"]["wall_s"]
     target = WORKERS_TARGET_S * n / N_THROUGHPUT
-    return {"photos": n, "runs": runs, "target_s": target, "scaling": round(t1 / t2, 3),
+    return {"photos": n, "runs": runs, "target_s": target, "scaling": round(t1 / t2, 3), "ray_startup": ray_startup(),
             "ray_ratio": round(tr / t2, 3),
             "met": {"local2_time": t2 <= target, "scaling": t1 / t2 >= SCALING_MIN, "ray_ratio": tr / t2 <= RAY_RATIO_MAX,
                     "all_done": all(r["done"] == n for r in runs.values())}}
@@ -585,10 +781,7 @@ def faulty_task(task: PersonTask) -> Any:
 
 
 def figure_ray_fault(tmp: Path, refs: list[C.PhotoRef]) -> dict[str, Any]:
-    import ray
-
-    if __name__ != "__main__":  # imported (run_all.py): Ray workers cannot import this module by name
-        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    _ray_by_value()
     photos = tmp / "fault-photos"
     info = build_folder(photos, [(r, "orig") for r in refs[:N_FAULT]], prefix=True)
     out = tmp / "fault-out"
@@ -644,6 +837,11 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
              f"Python {m['python']}. {res['n_photos']} single-person dev photos; the group photo `{GROUP_PHOTO}` "
              "is excluded (six people in one photo is not one person's headshot). Benchmark wall time "
              f"{res['wall_s']:.0f} s."]
+    g0, g1 = res["git_start"], res["git_end"]
+    same = (g0["head"], g0["src_digest"]) == (g1["head"], g1["src_digest"])
+    lines += ["", f"Library: commit {g0['head']}{' with uncommitted changes in src/' if g0['src_dirty'] else ''}"
+                  + ("; unchanged during the run." if same else
+                     f"; **src/ changed during the run** (commit {g1['head']} at the end): the figures mix versions.")]
     if res["quick"]:
         lines += ["", "**Quick mode**: fewer photos in figures 2 and 3 (the 180 s target is scaled to the photo "
                       "count); these are not the issue's figures."]
@@ -685,6 +883,9 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
                  _num(k["within_identity_std"]), "—"])
     rows.append(["between-identity skin L* std (of means)", "(info)", _num(d["between_identity_std"]),
                  _num(k["between_identity_std"]), "—"])
+    rows.append([f"skin L* std without the people at the ±{d['exposure_limit_ev']:g} EV limit", "(info)",
+                 f"{_num(d['skin_lightness_std_without_limit'])} ({len(d['at_exposure_limit'])} left out)",
+                 f"{_num(k['skin_lightness_std_without_limit'])} ({len(k['at_exposure_limit'])} left out)", "—"])
     rows.append(["people listed for a retake", "(info)", str(d["retake"]), str(k["retake"]), "—"])
     rows.append(["wall time (s)", "(info)", _num(d["wall_s"], 1), _num(k["wall_s"], 1), "—"])
     lines.append(C.table(["figure", "target", "default look", f"keep_lightness {KEEP_LIGHTNESS}", "default"], rows))
@@ -694,6 +895,10 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
                   f"{_num(rc['skin_lightness_std'], 3)} (the run's: {_pct(d['checks']['eye_line_std']['value'], 3)}, "
                   f"{_pct(d['checks']['face_height_std']['value'], 3)}, "
                   f"{_num(d['checks']['skin_lightness_std']['value'], 3)})."]
+    if d["at_exposure_limit"] or k["at_exposure_limit"]:
+        lines += ["", f"At the ±{d['exposure_limit_ev']:g} EV exposure limit (the run lists them for a retake): default "
+                      f"look: {', '.join(d['at_exposure_limit']) or 'nobody'}; keep_lightness {KEEP_LIGHTNESS}: "
+                      f"{', '.join(k['at_exposure_limit']) or 'nobody'}."]
     lines += ["", "Skin L* by identity (all variants of its photos):", ""]
     ids = []
     for ident, v in d["identities"].items():
@@ -714,7 +919,8 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
     lines.append(C.table(["person", "identity", "variant", "status", "eye line", "face height", "skin L*",
                           "backdrop ΔE", "exposure EV", "retake", "skin L* (keep)", "EV (keep)"], pr))
     if c["montages"]:
-        lines += ["", "Montages (rows: photos; columns: variants): " +
+        lines += ["", "Montages (rows: photos; columns: variants; `montage_faces.png`: the heads only, the default "
+                      "look's five variants then the keep_lightness look's): " +
                   ", ".join(f"`{Path(p).name}`" for p in c["montages"].values()) + "."]
 
     # 2.
@@ -726,11 +932,20 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
               "models loaded, reports written), after an untimed warm-up run of "
               f"{N_WARMUP} photos.", ""]
     lines.append(C.table(["run", "engine", "workers", "wall (s)", "s / person", "done", "failed",
-                          "median task (s)", "cores busy before"],
+                          "median task (s)", "cores busy before", "other processes' CPU (s)"],
                          [[key, v["engine"], str(v["workers"]), _num(v["wall_s"], 1), _num(v["s_per_person"]),
                            str(v["done"]), str(v["failed"]), _num(v["task_s_median"]),
-                           "—" if v["cpu_busy_before"] is None else f"{v['cpu_busy_before']:.0%}"]
+                           "—" if v["cpu_busy_before"] is None else f"{v['cpu_busy_before']:.0%}",
+                           "—" if v["other_cpu_s"] is None else f"{v['other_cpu_s']:.1f} ({v['other_cpu_share']:.0%})"]
                           for key, v in r2.items()]))
+    lines += ["", "Other processes' CPU: CPU time used during the run by processes outside the benchmark and its "
+                  "workers (share of the 2 cores' time); anything but ~0 means the timing was disturbed."]
+    warn = [f"{key}{busy_note(v['cpu_busy_before'])}" for key, v in r2.items() if busy_note(v["cpu_busy_before"])]
+    warn += [f"{key}: other processes used {v['other_cpu_share']:.0%} of the cores ("
+             + ", ".join(f"{c} {x:g} s" for c, x in v["other_top"][:3]) + ")"
+             for key, v in r2.items() if (v["other_cpu_share"] or 0) > OTHER_WARN]
+    if warn:
+        lines += ["", "**Timing caveat**: " + "; ".join(warn) + "."]
     lines.append("")
     tr = [[f"local, 2 workers, {t['photos']} photos (s)", f"≤ {t['target_s']:.0f}", _num(r2["local2"]["wall_s"], 1),
            _verdict(t["met"]["local2_time"])],
@@ -739,6 +954,11 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
           ["every person done in every run", "yes", "yes" if t["met"]["all_done"] else "no",
            _verdict(t["met"]["all_done"])]]
     lines.append(C.table(["figure", "target", "measured", "verdict"], tr))
+    lines += ["", "CPU seconds by program during each run (this process and its descendants): " + "; ".join(
+        f"{key}: " + ", ".join(f"{c} {x:g}" for c, x in v["own_top"]) for key, v in r2.items() if v["own_top"]) + "."]
+    rs = t["ray_startup"]
+    lines += ["", f"Ray's fixed cost, measured alone after the runs: `ray.init` {rs['init_s']:.1f} s, a first trivial "
+                  f"task {rs['first_task_s']:.1f} s, `ray.shutdown` {rs['shutdown_s']:.1f} s."]
     for label, key in (("local 2 workers time", "local2_time"), ("scaling 1->2", "scaling"),
                        ("ray/local", "ray_ratio"), ("throughput runs all done", "all_done")):
         verdicts.append((f"2. {label}", bool(t["met"][key])))
@@ -756,7 +976,8 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
                          [[str(x["kill"]), _num(x["at_s"], 1), "yes" if x["killed"] else "no (ended first)",
                            str(x["done_before"]), str(x["done_at_kill"]), str(x["running_at_kill"]),
                            str(x["tmp_left"]), str(len(x["done_without_files"]))] for x in cr["kills"]]))
-    lines += ["", f"Attempts per person in the ledger at the end: "
+    lines += ["", f"Kills that landed in a running team: {cr['killed_times']} of {KILLS}."]
+    lines += ["", "Attempts per person in the ledger at the end: "
                   + ", ".join(f"{a}: {n}" for a, n in cr["attempts"].items()) + "."]
     lines.append("")
     lines.append(C.table(["check", "verdict"], [[name, _verdict(ok)] for name, ok in cr["checks"].items()]))
@@ -790,6 +1011,26 @@ def markdown(res: dict[str, Any]) -> tuple[str, bool]:
 # --------------------------------------------------------------------------------------------- run
 
 
+def git_state() -> dict[str, Any]:
+    """The commit and whether src/ differs from it (a digest of ``git diff HEAD -- src``): the
+    library must not change while the benchmark runs (workers import it afresh)."""
+    import hashlib
+
+    def git(*args: str) -> str | None:
+        try:
+            return subprocess.run(["git", *args], cwd=C.REPO, capture_output=True, text=True, timeout=30,
+                                  check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    head = git("rev-parse", "--short", "HEAD")
+    diff = git("diff", "HEAD", "--", "src")
+    untracked = git("ls-files", "--others", "--exclude-standard", "--", "src")
+    return {"head": head.strip() if head else None,
+            "src_dirty": bool(diff or untracked) if diff is not None else None,
+            "src_digest": hashlib.sha1(((diff or "") + (untracked or "")).encode()).hexdigest()[:10]}
+
+
 def run(quick: bool = False, out_dir: Path | None = DEFAULT_OUT, keep: bool = False) -> dict[str, Any]:
     t_all = time.perf_counter()
     refs = [r for r in C.dev_photos() if r.name != GROUP_PHOTO]
@@ -801,22 +1042,24 @@ def run(quick: bool = False, out_dir: Path | None = DEFAULT_OUT, keep: bool = Fa
     parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if src not in parts:
         os.environ["PYTHONPATH"] = os.pathsep.join([src, *parts])
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
     prev, cores = C.pin(CORES)
     tmp = Path(tempfile.mkdtemp(prefix="headshot-bench-team-"))
     res: dict[str, Any] = {"quick": quick, "cores": cores, "machine": C.machine(), "n_photos": len(refs),
-                           "excluded": [GROUP_PHOTO], "tmp": str(tmp)}
+                           "excluded": [GROUP_PHOTO], "tmp": str(tmp), "git_start": git_state()}
     try:
         n_thr = N_THROUGHPUT_QUICK if quick else N_THROUGHPUT
         n_crash = N_CRASH_QUICK if quick else N_CRASH
         print("1. consistency", flush=True)
-        res["consistency"] = figure_consistency(tmp, refs, out_dir)
+        res["consistency"] = figure_consistency(tmp, refs[:N_CONSISTENCY_QUICK] if quick else refs, out_dir)
         print("2. throughput", flush=True)
         thr_photos = tmp / "throughput-photos"
-        build_folder(thr_photos, variant_major(refs, THROUGHPUT_VARIANTS, n_thr))
-        res["throughput"] = figure_throughput(tmp, thr_photos, n_thr)
+        thr_info = build_folder(thr_photos, variant_major(refs, THROUGHPUT_VARIANTS, n_thr))
+        res["throughput"] = figure_throughput(tmp, thr_photos, thr_info, n_thr)
         print("3. crash safety", flush=True)
         crash_photos = tmp / "crash-photos"
-        link_subset(thr_photos, crash_photos, n_crash)
+        link_subset(thr_photos, thr_info, crash_photos, n_crash)
         res["crash"] = figure_crash(tmp, crash_photos, n_crash)
         print("4. ray fault", flush=True)
         res["ray_fault"] = figure_ray_fault(tmp, refs)
@@ -828,6 +1071,7 @@ def run(quick: bool = False, out_dir: Path | None = DEFAULT_OUT, keep: bool = Fa
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     res["wall_s"] = round(time.perf_counter() - t_all, 1)
+    res["git_end"] = git_state()
     md, ok = markdown(res)
     data = {k: v for k, v in res.items()}
     data["pass"] = ok
@@ -836,9 +1080,11 @@ def run(quick: bool = False, out_dir: Path | None = DEFAULT_OUT, keep: bool = Fa
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help=f"{N_THROUGHPUT_QUICK} photos in figures 2 and 3 "
-                                                         "(development; the default is the full figure)")
+    ap = argparse.ArgumentParser(description="Team benchmark (headshot team): consistency, throughput on 2 cores, "
+                                             "crash safety, Ray worker faults.")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"development: {N_CONSISTENCY_QUICK * len(CONSISTENCY_VARIANTS)} people in figure 1, "
+                         f"{N_THROUGHPUT_QUICK} photos in figures 2 and 3 (the default is the full figures)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for results.json/.md and the montages "
                                                                   "(default bench-output/team)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder with every team")

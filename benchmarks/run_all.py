@@ -19,7 +19,7 @@ import _common as C  # noqa: E402
 
 C.quiet_native_logs()
 
-BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch", "web")
+BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch", "web", "team")
 
 
 def main(argv: list[str]) -> int:
