@@ -240,7 +240,9 @@ def _retake_reasons(subject: Subject, hs: Headshot) -> list[str]:
         if edge < BOTTOM_FILL:
             out.append(f"the photo ends at the chest ({1 - edge:.0%} of the headshot's height below it is filled in "
                        "with the backdrop); send a photo that shows the shoulders, taken from a little further away")
-    out += [f.message for f in subject.findings if f.code == "head_cut"]
+    # Two warnings that show on a team page more than on one photo: a cut-off head, burnt-out skin.
+    out += [f.message for f in subject.findings
+            if f.code == "head_cut" or f.code == "bright" and (f.value or 0.0) > checks_mod.CLIPPED_WARN]
     if hs.crop.scale > MAX_SILENT_UPSCALE:
         out.append(f"the photo has too few pixels for a sharp {hs.platform.name} headshot (the face is enlarged "
                    f"{hs.crop.scale:.1f}x); send a closer or higher-resolution photo")
