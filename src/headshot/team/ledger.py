@@ -162,20 +162,26 @@ class Ledger:
 
     def rows(self, people: list[str] | None = None) -> list[Row]:
         """Rows in name order (only those of `people` when given)."""
+        wanted = None if people is None else set(people)
         out = []
         for r in self.db.execute("SELECT person, slug, photos, fingerprint, state, attempts, outcome FROM people "
                                  "ORDER BY person"):
-            if people is None or r[0] in people:
+            if wanted is None or r[0] in wanted:
                 out.append(Row(person=r[0], slug=r[1], photos=tuple(json.loads(r[2])), fingerprint=r[3], state=r[4],
                                attempts=r[5], outcome=json.loads(r[6]) if r[6] else None))
         return out
+
+    def attempts(self, person: str) -> int:
+        """How many attempts a person has had (0 for an unknown person)."""
+        r = self.db.execute("SELECT attempts FROM people WHERE person = ?", (person,)).fetchone()
+        return int(r[0]) if r else 0
 
     def start(self, person: str) -> int:
         """Mark a person as handed to a worker; returns the attempt number (1 for the first)."""
         with self._tx() as db:
             db.execute("UPDATE people SET state = 'running', attempts = attempts + 1, updated = ? WHERE person = ?",
                        (time.time(), person))
-            return int(db.execute("SELECT attempts FROM people WHERE person = ?", (person,)).fetchone()[0])
+        return self.attempts(person)
 
     def finish(self, person: str, state: str, outcome: dict[str, object]) -> None:
         """Record a finished attempt (``done`` or ``failed``) and its outcome."""

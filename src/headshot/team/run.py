@@ -280,7 +280,7 @@ def _drive(eng: Engine, ledger: Ledger, todo: list[Row], st: Style, pfs: tuple[P
                 in_flight[row.person] = row
             for person, result in eng.wait(timeout=1.0):
                 row = in_flight.pop(person)
-                attempts = ledger.rows([person])[0].attempts
+                attempts = ledger.attempts(person)
                 if isinstance(result, Lost):
                     if attempts < max_attempts:
                         ledger.release(person)
