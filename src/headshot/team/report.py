@@ -12,7 +12,11 @@ import csv
 import html
 import io
 import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from ..imageio import write_atomic
 from ..presets import Platform, Style
@@ -20,7 +24,7 @@ from .consistency import TeamStats, Targets, delta_e2000, outliers, team_stats
 from .ledger import Row
 from .roster import Roster
 
-__all__ = ["write_reports", "CSV_COLUMNS"]
+__all__ = ["write_reports", "PersonLine", "CSV_COLUMNS"]
 
 CSV_COLUMNS = ("person", "status", "photo_used", "photos", "retake_needed", "reasons", "eye_line", "face_height",
                "skin_lightness", "backdrop_delta_e", "exposure_ev", "findings", "files", "error")
@@ -32,69 +36,108 @@ def _version() -> str:
     return __version__
 
 
-def _first_measures(row: Row) -> dict[str, object] | None:
-    o = row.outcome or {}
-    ms = o.get("measures") or {}
+def _first_measures(row: Row) -> dict[str, Any] | None:
+    """The measures of the person's first platform's headshot (the one on the contact sheet)."""
+    ms = (row.outcome or {}).get("measures") or {}
     if not isinstance(ms, dict) or not ms:
         return None
-    return next(iter(ms.values()))  # type: ignore[no-any-return]
+    first = next(iter(ms.values()))
+    return first if isinstance(first, dict) else None
 
 
-def _person(row: Row, stats: TeamStats, targets: Targets) -> dict[str, object]:
+def _strs(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, (list, tuple)) else []
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class PersonLine:
+    """One person's line of the reports (``team.json``'s ``people``, a ``team.csv`` row, a card)."""
+
+    person: str
+    folder: str
+    status: str  # done, failed or pending
+    photos: list[str]
+    photo_used: str | None
+    why_this_photo: str
+    candidates: list[dict[str, Any]]
+    retake_needed: bool
+    reasons: list[str]
+    measures: dict[str, Any] | None
+    backdrop_delta_e: float | None
+    exposure_ev: float | None
+    findings: list[dict[str, Any]]
+    notes: list[str]
+    files: list[str]
+    thumbnail: str | None
+    attempts: int
+    seconds: float | None
+    error: str | None
+
+
+def _person(row: Row, stats: TeamStats, targets: Targets) -> PersonLine:
     o = row.outcome or {}
     m = _first_measures(row)
     reasons: list[str] = []
     if row.state == "failed":
         reasons.append(str(o.get("error") or "failed"))
     elif row.state == "done":
-        reasons.extend(str(r) for r in o.get("retake") or [])  # type: ignore[union-attr]
+        reasons.extend(_strs(o.get("retake")))
         if m is not None:
             reasons.extend(r for r in outliers(m, stats, targets) if r not in reasons)
     de = None
-    if m is not None and m.get("backdrop_lab") is not None and "backdrop_lab" in stats.medians:
-        de = round(float(delta_e2000(m["backdrop_lab"], stats.medians["backdrop_lab"])), 3)  # type: ignore[arg-type]
-    return {
-        "person": row.person,
-        "folder": row.slug,
-        "status": row.state if row.state != "running" else "pending",
-        "photos": [Path(p).name for p in row.photos],
-        "photo_used": o.get("chosen"),
-        "why_this_photo": o.get("why") or "",
-        "candidates": o.get("candidates") or [],
-        "retake_needed": bool(reasons),
-        "reasons": reasons,
-        "measures": m,
-        "backdrop_delta_e": de,
-        "exposure_ev": o.get("exposure_ev"),
-        "findings": o.get("findings") or [],
-        "notes": o.get("notes") or [],
-        "files": o.get("files") or [],
-        "thumbnail": o.get("thumbnail"),
-        "attempts": row.attempts,
-        "seconds": o.get("seconds"),
-        "error": o.get("error"),
-    }
+    team_lab = stats.medians.get("backdrop_lab")
+    if m is not None and m.get("backdrop_lab") is not None and team_lab is not None:
+        de = round(float(delta_e2000(np.asarray(m["backdrop_lab"]), np.asarray(team_lab))), 3)
+    chosen, error, thumb = o.get("chosen"), o.get("error"), o.get("thumbnail")
+    return PersonLine(
+        person=row.person,
+        folder=row.slug,
+        status=row.state if row.state != "running" else "pending",
+        photos=[Path(p).name for p in row.photos],
+        photo_used=str(chosen) if chosen else None,
+        why_this_photo=str(o.get("why") or ""),
+        candidates=_dicts(o.get("candidates")),
+        retake_needed=bool(reasons),
+        reasons=reasons,
+        measures=m,
+        backdrop_delta_e=de,
+        exposure_ev=_float(o.get("exposure_ev")),
+        findings=_dicts(o.get("findings")),
+        notes=_strs(o.get("notes")),
+        files=_strs(o.get("files")),
+        thumbnail=str(thumb) if thumb else None,
+        attempts=row.attempts,
+        seconds=_float(o.get("seconds")),
+        error=str(error) if error else None,
+    )
 
 
-def _csv(people: list[dict[str, object]]) -> bytes:
+def _csv(people: list[PersonLine]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for p in people:
-        m = p["measures"] or {}
-        findings = "; ".join(str(f["message"]) for f in p["findings"] if f.get("severity") != "info")  # type: ignore[union-attr]
+        m = p.measures or {}
+        findings = "; ".join(str(f.get("message")) for f in p.findings if f.get("severity") != "info")
         w.writerow([
-            p["person"], p["status"], p["photo_used"] or "", "; ".join(p["photos"]),  # type: ignore[arg-type]
-            "yes" if p["retake_needed"] else "no", "; ".join(p["reasons"]),  # type: ignore[arg-type]
-            _fmt(m.get("eye_line")), _fmt(m.get("face_height")), _fmt(m.get("skin_lightness")),  # type: ignore[union-attr]
-            _fmt(p["backdrop_delta_e"]), _fmt(p["exposure_ev"]), findings, "; ".join(p["files"]),  # type: ignore[arg-type]
-            p["error"] or "",
+            p.person, p.status, p.photo_used or "", "; ".join(p.photos), "yes" if p.retake_needed else "no",
+            "; ".join(p.reasons), _fmt(m.get("eye_line")), _fmt(m.get("face_height")), _fmt(m.get("skin_lightness")),
+            _fmt(p.backdrop_delta_e), _fmt(p.exposure_ev), findings, "; ".join(p.files), p.error or "",
         ])
     return buf.getvalue().encode("utf-8")
 
 
 def _fmt(v: object) -> str:
-    return "" if v is None else f"{float(v):.4g}"  # type: ignore[arg-type]
+    f = _float(v)
+    return "" if f is None else f"{f:.4g}"
 
 
 _CSS = """
@@ -125,13 +168,13 @@ _LABELS = {
 }
 
 
-def _html(style: Style, platforms: tuple[Platform, ...], people: list[dict[str, object]],
+def _html(style: Style, platforms: tuple[Platform, ...], people: list[PersonLine],
           checks: dict[str, dict[str, object]], skipped: tuple[tuple[str, str], ...]) -> bytes:
     e = html.escape
-    done = sum(p["status"] == "done" for p in people)
-    failed = sum(p["status"] == "failed" for p in people)
-    pending = sum(p["status"] == "pending" for p in people)
-    retake = [p for p in people if p["retake_needed"]]
+    done = sum(p.status == "done" for p in people)
+    failed = sum(p.status == "failed" for p in people)
+    pending = sum(p.status == "pending" for p in people)
+    retake = [p for p in people if p.retake_needed]
     shape = "round" if platforms[0].circle else "square"
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Team headshots</title>"
              f"<meta name=viewport content='width=device-width,initial-scale=1'><style>{_CSS}</style></head><body>",
@@ -151,21 +194,18 @@ def _html(style: Style, platforms: tuple[Platform, ...], people: list[dict[str, 
     parts.append("</div>")
     parts.append(f"<h2>The team</h2><div class='grid {shape}'>")
     for p in people:
-        cls = "card" + (" retake" if p["retake_needed"] else "") + (" failed" if p["status"] == "failed" else "")
-        first_file = next((f for f in p["files"] if not str(f).endswith(".json")), None)  # type: ignore[union-attr]
-        img = (f"<a href='{e(str(first_file))}'><img src='{e(str(p['thumbnail']))}' alt='{e(str(p['person']))}' "
-               "loading=lazy></a>" if p["thumbnail"] else f"<div class=missing>{e(str(p['status']))}</div>")
-        st = ("retake needed" if p["retake_needed"] and p["status"] == "done" else
-              "failed" if p["status"] == "failed" else "not yet rendered" if p["status"] == "pending" else "✓")
-        parts.append(f"<div class='{cls}'>{img}<div class=name>{e(str(p['person']))}</div>"
-                     f"<div class=st>{e(st)}</div></div>")
+        cls = "card" + (" retake" if p.retake_needed else "") + (" failed" if p.status == "failed" else "")
+        first_file = next((f for f in p.files if not f.endswith(".json")), None)
+        img = (f"<a href='{e(str(first_file))}'><img src='{e(p.thumbnail)}' alt='{e(p.person)}' loading=lazy></a>"
+               if p.thumbnail else f"<div class=missing>{e(p.status)}</div>")
+        st = ("retake needed" if p.retake_needed and p.status == "done" else
+              "failed" if p.status == "failed" else "not yet rendered" if p.status == "pending" else "✓")
+        parts.append(f"<div class='{cls}'>{img}<div class=name>{e(p.person)}</div><div class=st>{e(st)}</div></div>")
     parts.append("</div>")
     parts.append(f"<h2>Retake needed ({len(retake)})</h2>")
     if retake:
         parts.append("<ul class=retake>")
-        for p in retake:
-            reasons = "; ".join(str(r) for r in p["reasons"])  # type: ignore[union-attr]
-            parts.append(f"<li><b>{e(str(p['person']))}</b>: {e(reasons)}</li>")
+        parts.extend(f"<li><b>{e(p.person)}</b>: {e('; '.join(p.reasons))}</li>" for p in retake)
         parts.append("</ul>")
     else:
         parts.append("<p>Nobody: every photo was good enough.</p>")
@@ -173,17 +213,15 @@ def _html(style: Style, platforms: tuple[Platform, ...], people: list[dict[str, 
                  "<th>eye line</th><th>face height</th><th>skin L*</th><th>backdrop ΔE</th><th>exposure</th>"
                  "<th>notes</th></tr>")
     for p in people:
-        m = p["measures"] or {}
-        ev = p["exposure_ev"]
-        why = str(p["why_this_photo"])
-        used = e(str(p["photo_used"] or "–")) + (f"<br><span class=sub>{e(why)}</span>" if why else "")
+        m = p.measures or {}
+        used = e(p.photo_used or "–") + (f"<br><span class=sub>{e(p.why_this_photo)}</span>" if p.why_this_photo else "")
         parts.append(
-            f"<tr><td>{e(str(p['person']))}</td><td>{e(str(p['status']))}</td><td>{used}</td>"
-            f"<td class=num>{_pct(m.get('eye_line'))}</td><td class=num>{_pct(m.get('face_height'))}</td>"  # type: ignore[union-attr]
-            f"<td class=num>{_num(m.get('skin_lightness'), '{:.1f}')}</td>"  # type: ignore[union-attr]
-            f"<td class=num>{_num(p['backdrop_delta_e'], '{:.2f}')}</td>"
-            f"<td class=num>{_num(ev, '{:+.2f} EV')}</td>"
-            f"<td>{e('; '.join(str(n) for n in p['notes']))}</td></tr>")  # type: ignore[union-attr]
+            f"<tr><td>{e(p.person)}</td><td>{e(p.status)}</td><td>{used}</td>"
+            f"<td class=num>{_pct(m.get('eye_line'))}</td><td class=num>{_pct(m.get('face_height'))}</td>"
+            f"<td class=num>{_num(m.get('skin_lightness'), '{:.1f}')}</td>"
+            f"<td class=num>{_num(p.backdrop_delta_e, '{:.2f}')}</td>"
+            f"<td class=num>{_num(p.exposure_ev, '{:+.2f} EV')}</td>"
+            f"<td>{e('; '.join(p.notes))}</td></tr>")
     parts.append("</table>")
     if skipped:
         parts.append("<h2>Files that are not photos (skipped)</h2><ul>")
@@ -197,11 +235,13 @@ def _html(style: Style, platforms: tuple[Platform, ...], people: list[dict[str, 
 
 
 def _pct(v: object) -> str:
-    return "–" if v is None else f"{float(v):.1%}"  # type: ignore[arg-type]
+    f = _float(v)
+    return "–" if f is None else f"{f:.1%}"
 
 
 def _num(v: object, fmt: str) -> str:
-    return "–" if v is None else html.escape(fmt.format(float(v)))  # type: ignore[arg-type]
+    f = _float(v)
+    return "–" if f is None else html.escape(fmt.format(f))
 
 
 def write_reports(out: Path, rows: list[Row], roster: Roster, style: Style, platforms: tuple[Platform, ...],
@@ -218,17 +258,17 @@ def write_reports(out: Path, rows: list[Row], roster: Roster, style: Style, plat
     stats = team_stats(measured)
     checks = stats.checks(targets)
     people = [_person(r, stats, targets) for r in rows]
-    retake = {str(p["person"]): list(p["reasons"]) for p in people if p["retake_needed"]}  # type: ignore[call-overload]
+    retake = {p.person: list(p.reasons) for p in people if p.retake_needed}
     summary: dict[str, object] = {"people": stats.people, "checks": checks, "medians": stats.medians}
     doc = {
         "software": f"Headshot Studio {_version()}",
         "style": style.name,
         "platforms": [p.name for p in platforms],
-        "counts": {s: sum(p["status"] == s for p in people) for s in ("done", "failed", "pending")},
+        "counts": {s: sum(p.status == s for p in people) for s in ("done", "failed", "pending")},
         "consistency": summary,
         "retake": retake,
         "skipped": [{"file": f, "reason": why} for f, why in roster.skipped],
-        "people": people,
+        "people": [asdict(p) for p in people],
     }
     paths = {"html": out / "index.html", "csv": out / "team.csv", "json": out / "team.json"}
     write_atomic(paths["json"], (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))

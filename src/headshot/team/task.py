@@ -220,9 +220,10 @@ def choose(photos: tuple[tuple[str, bytes], ...]) -> tuple[Photo | None, str | N
     score, name, photo = loaded[0]
     usable = len(loaded)
     first = next(c for c in candidates if c["photo"] == name)
-    problems = first.get("findings") or []
+    found = first.get("findings")
+    problems = [str(p) for p in found] if isinstance(found, list) else []
     why = (f"the best of {usable} usable photos by the capture checks ({first['verdict']}"
-           + (f": {', '.join(str(p) for p in problems)})" if problems else ")")
+           + (f": {', '.join(problems)})" if problems else ")")
            + (f"; {len(photos) - usable} could not be used" if usable < len(photos) else ""))
     return photo, name, candidates, why
 
