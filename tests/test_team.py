@@ -922,6 +922,33 @@ def test_task_exception_is_a_failed_person_not_a_crash(faults: Run) -> None:
     assert team_json(faults.out)["counts"] == {"done": 2, "failed": 2, "pending": 0}
 
 
+def test_workers_that_cannot_start_stop_the_run_and_fail_nobody(tmp_path: Path) -> None:
+    """When the worker processes cannot start (here: the task function's module cannot be
+    imported in a fresh process, as happens to a script without an `if __name__ == "__main__":`
+    guard), the run stops at once with a TeamError that says what to do, and nobody is marked
+    failed or charged an attempt: the same run, fixed, starts clean."""
+    mod_dir = tmp_path / "mods"
+    mod_dir.mkdir()
+    (mod_dir / "ghost_task.py").write_text("from headshot.team import run_person\n\n"
+                                           "def task(t):\n    return run_person(t)\n")
+    sys.path.insert(0, str(mod_dir))
+    try:
+        import ghost_task  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(mod_dir))  # the spawned workers get this sys.path: they cannot import it
+    photos = tmp_path / "photos"
+    write_photo(photos / "Alice.jpg", _astronaut())
+    out = tmp_path / "out"
+    try:
+        with pytest.raises(TeamError, match="could not start.*__main__"):
+            run_team(photos, out_dir=out, size=SIZE, workers=1, task_fn=ghost_task.task)
+    finally:
+        sys.modules.pop("ghost_task", None)
+    assert ledger_rows(out) == {"Alice": ("pending", 0)}
+    again = run_team(photos, out_dir=out, size=SIZE, workers=1)
+    assert again.done == ("Alice",)
+
+
 # =====================================================================================================
 # 7. Ray and determinism
 # =====================================================================================================

@@ -58,6 +58,10 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+_READY = ("", None)  # a worker's first message: started, ready for tasks
+START_TIMEOUT_S = 180.0  # a worker must be ready within this (imports, on a slow disk)
+
+
 def _worker_main(conn: Connection, parent: int, fn: TaskFn) -> None:
     """A local worker: take a task, run it, send back the outcome; until told to stop."""
     die_with_parent(parent)
@@ -65,6 +69,10 @@ def _worker_main(conn: Connection, parent: int, fn: TaskFn) -> None:
     import cv2
 
     cv2.setNumThreads(1)
+    try:
+        conn.send(_READY)
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             item = conn.recv()
@@ -123,6 +131,33 @@ class LocalPool:
         self._fn = fn
         self._workers = [_Worker(self._ctx, fn) for _ in range(workers)]
         self.slots = workers
+        self._await_ready()
+
+    def _await_ready(self) -> None:
+        """Wait until every first worker has started: one that cannot start is the pool's failure
+        (a missing ``__main__`` guard, a broken install), not the fault of the photos it would get."""
+        waiting = list(self._workers)
+        while waiting:
+            ready = set(mp_wait([w.conn for w in waiting] + [w.proc.sentinel for w in waiting], START_TIMEOUT_S))
+            if not ready:
+                self.close()
+                raise TeamError(f"the worker processes did not start within {START_TIMEOUT_S:g} s")
+            for w in list(waiting):
+                if w.conn in ready:
+                    try:
+                        w.conn.recv()
+                        waiting.remove(w)
+                        continue
+                    except (EOFError, OSError):
+                        pass
+                if w.conn in ready or w.proc.sentinel in ready:
+                    w.proc.join(1.0)
+                    code = w.proc.exitcode
+                    self.close()
+                    raise TeamError(
+                        f"a worker process could not start (exit status {code}); a script that calls run_team "
+                        "must guard its top level with `if __name__ == \"__main__\":` (the workers are "
+                        "started with spawn), and the task function must be importable by name")
 
     def submit(self, key: str, task: PersonTask) -> None:
         for w in self._workers:
@@ -149,6 +184,8 @@ class LocalPool:
                 except (EOFError, OSError):
                     pass  # the pipe closed without an answer: the worker died
                 else:
+                    if (key, result) == _READY:
+                        continue  # a replacement worker saying it has started; its answer comes later
                     w.key = None
                     out.append((key, result))
                     continue

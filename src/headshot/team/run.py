@@ -180,7 +180,8 @@ def run_team(
     Notes
     -----
     The local engine starts its workers with ``spawn``: a script that calls this must guard its
-    top level with ``if __name__ == "__main__":``, as for any Python process pool.
+    top level with ``if __name__ == "__main__":``, as for any Python process pool (without it the
+    workers cannot start, and a :class:`TeamError` says so before anybody is touched).
     """
     fmt = "jpg" if format == "jpeg" else format
     if fmt not in FORMATS:
