@@ -227,3 +227,26 @@ def bench_main(name: str, doc: str, run: Callable[[int | None, Path | None, bool
     print(res["markdown"])
     print(f"\nwrote {args.out / 'results.json'}")
     return 0 if res["pass"] else 1
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant process of `pid` (Linux /proc; empty elsewhere)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children", encoding="ascii") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+            for k in kids:
+                if k not in out:
+                    out.append(k)
+                    todo.append(k)
+    return out

@@ -485,30 +485,8 @@ class CpuUse:
         except (OSError, IndexError, ValueError):
             return None
 
-    @staticmethod
-    def _descendants() -> set[int]:
-        me = os.getpid()
-        out, todo = {me}, [me]
-        while todo:
-            pid = todo.pop()
-            try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                continue
-            for t in tasks:
-                try:
-                    with open(f"/proc/{pid}/task/{t}/children", encoding="ascii") as f:
-                        kids = [int(x) for x in f.read().split()]
-                except OSError:
-                    continue
-                for k in kids:
-                    if k not in out:
-                        out.add(k)
-                        todo.append(k)
-        return out
-
     def _poll(self, first: bool = False) -> None:
-        self._own |= self._descendants()
+        self._own |= {os.getpid(), *C.descendants(os.getpid())}
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue

@@ -99,25 +99,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _children(pid: int) -> list[int]:
-    """Every descendant of `pid` (Linux /proc; empty elsewhere)."""
-    out: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for t in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{t}/children", encoding="ascii") as f:
-                kids = [int(x) for x in f.read().split()]
-        except OSError:
-            continue
-        for k in kids:
-            out.append(k)
-            out.extend(_children(k))
-    return out
-
-
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -193,7 +174,7 @@ class Server:
         """The cores the server and each of its child processes may run on."""
         assert self.proc is not None
         out: dict[str, Any] = {}
-        for pid in [self.proc.pid, *_children(self.proc.pid)]:
+        for pid in [self.proc.pid, *C.descendants(self.proc.pid)]:
             try:
                 out[f"{pid} {_cmdline(pid)}"] = sorted(os.sched_getaffinity(pid))
             except (OSError, AttributeError):

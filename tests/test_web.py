@@ -479,3 +479,22 @@ def test_after_the_retention_period_one_sweep_leaves_nothing_of_the_job(tmp_path
     # Only the database and the style cache remain in the data dir.
     left = {p.relative_to(s.data_dir).parts[0] for p in files_under(s.data_dir)}
     assert left <= {"headshot.db", "headshot.db-wal", "headshot.db-shm"}
+
+
+def test_half_written_files_of_dead_workers_are_swept(tmp_path: Path) -> None:
+    """A worker killed while writing leaves `.NAME.PID.part` in a job folder: the supervisor removes
+    the dead worker's own ones (others' writes in progress are kept), start-up removes every one;
+    finished files are never touched."""
+    from headshot.web import sweep_parts
+
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.prepare()
+    job = settings.jobs_dir / "job1"
+    job.mkdir()
+    names = [".a_linkedin.jpg.123.part", ".b_linkedin.jpg.456.part", "a_linkedin.jpg", "report-0.json"]
+    for n in names:
+        (job / n).write_bytes(b"x")
+    assert sweep_parts(settings, 123) == 1
+    assert sorted(p.name for p in job.iterdir()) == sorted(names[1:])
+    assert sweep_parts(settings) == 1
+    assert sorted(p.name for p in job.iterdir()) == ["a_linkedin.jpg", "report-0.json"]

@@ -17,7 +17,7 @@ from multiprocessing.process import BaseProcess
 
 from .settings import API_KEY_ENV, ServeError, Settings, is_loopback
 
-__all__ = ["Settings", "ServeError", "serve", "start_workers", "API_KEY_ENV", "is_loopback"]
+__all__ = ["Settings", "ServeError", "serve", "start_workers", "sweep_parts", "API_KEY_ENV", "is_loopback"]
 
 log = logging.getLogger("headshot.web")
 
@@ -65,12 +65,35 @@ class _Supervisor:
                     store.release_dead(self.settings.clock())
                 except Exception:  # the lease then runs out instead
                     log.exception("could not requeue the dead worker's task")
+                sweep_parts(self.settings, p.pid)
                 self.procs[i] = _start_worker(self.settings, i)
 
 
+def sweep_parts(settings: Settings, pid: int | None = None) -> int:
+    """Remove the half-written files (``.NAME.PID.part``) a dead worker left in the job folders:
+    those of process `pid`, or every one (at start-up, when no worker is running)."""
+    n = 0
+    suffix = f".{pid}.part" if pid is not None else ".part"
+    try:
+        folders = list(settings.jobs_dir.iterdir())
+    except OSError:
+        return 0
+    for folder in folders:
+        try:
+            names = [f.name for f in folder.iterdir()]
+        except OSError:
+            continue  # deleted meanwhile, or not a folder
+        for name in names:
+            if name.startswith(".") and name.endswith(suffix):
+                (folder / name).unlink(missing_ok=True)
+                n += 1
+    return n
+
+
 def _recover(settings: Settings) -> None:
-    """Before anything runs: clear uploads cut off by a crash, and requeue the tasks of workers that
-    died with the last server (they resume now instead of when their leases run out)."""
+    """Before anything runs: clear uploads cut off by a crash and the half-written files of workers
+    that died with the last server, and requeue their tasks (they resume now instead of when their
+    leases run out)."""
     from .store import Store
 
     settings.prepare()
@@ -78,6 +101,7 @@ def _recover(settings: Settings) -> None:
     store.init()
     for d in settings.tmp_dir.iterdir():
         shutil.rmtree(d, ignore_errors=True)
+    sweep_parts(settings)
     n = store.release_dead(settings.clock())
     if n:
         log.warning("%d unfinished task(s) of the last run requeued", n)
