@@ -449,7 +449,7 @@ def create_app(settings: Settings, *, sweeper: bool = True) -> FastAPI:
                     raise ApiError(400, "bad_field", f"unknown form field(s): {', '.join(sorted(unknown))[:80]}")
                 render = _bool(f["render"][-1], "render") if "render" in f else True
                 size: int | None = None
-                if "size" in f and f["size"][-1].strip():
+                if "size" in f:  # (an empty value is not a size: the spec says integer; leave the field out)
                     raw = f["size"][-1].strip()
                     if not raw.isdigit() or not 64 <= int(raw) <= 4096:
                         raise ApiError(422, "invalid", "size must be a whole number of pixels from 64 to 4096")
