@@ -142,22 +142,12 @@ class Headshot:
 FRAMED_CACHE = 4  # frames kept per subject (each ~16 bytes per output pixel)
 
 
-def _face_colour(fg: np.ndarray, alpha: np.ndarray, crop: framing.Crop, face: face_mod.Face) -> tuple[float, float, float] | None:
-    """Mean linear colour of the face's skin (landmark region, eyes, brows and lips excluded) in the
-    output frame, or None when none of it is in the frame."""
-    out_face = replace(face, landmarks=np.column_stack([crop.apply(face.landmarks[:, :2]), face.landmarks[:, 2]]))
-    skin = (face_mod.region_mask(out_face, "skin", alpha.shape) > 0) & (alpha > 0.9)
-    if not skin.any():
-        return None
-    m = fg[skin].mean(axis=0)
-    return (float(m[0]), float(m[1]), float(m[2]))
-
-
-def _skin_pixels(fg: np.ndarray, alpha: np.ndarray, out_face: face_mod.Face) -> np.ndarray | None:
+def _skin_pixels(fg: np.ndarray, alpha: np.ndarray, out_face: face_mod.Face, *,
+                 min_pixels: int = 50) -> np.ndarray | None:
     """The face's skin pixels (eyes, brows and lips excluded) in the output frame, (N, 3), or None
-    when too little of it is in the frame."""
+    when fewer than `min_pixels` of them are in the frame."""
     skin = (face_mod.region_mask(out_face, "skin", alpha.shape) > 0) & (alpha > 0.9)
-    if np.count_nonzero(skin) < 50:
+    if np.count_nonzero(skin) < max(1, min_pixels):
         return None
     return fg[skin]
 
@@ -404,8 +394,9 @@ def render(
         if team:
             y = colour_mod.lightness_to_luminance(st.team.face_lightness)
             key_rgb = (y, y, y)
-        else:
-            key_rgb = _face_colour(fg, alpha, crop, subject.face)
+        elif (skin_now := _skin_pixels(fg, alpha, out_face, min_pixels=1)) is not None:
+            m = skin_now.mean(axis=0)
+            key_rgb = (float(m[0]), float(m[1]), float(m[2]))
     bg = backdrop_mod.render(bd, crop.width, crop.height, key=key_rgb)
     if rig is not None and rig.background_ev != 0 and pf.plain_backdrop is None:
         bg = np.clip(bg * np.float32(2.0 ** (rig.background_ev * amount)), 0.0, 1.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -330,7 +330,3 @@ def run_person(task: PersonTask) -> PersonOutcome:
         exposure_ev=exposure_ev, notes=tuple(notes), retake=tuple(retake), seconds=time.perf_counter() - t0,
     )
 
-
-def with_attempt(task: PersonTask, attempt: int) -> PersonTask:
-    """The same task, marked as its `attempt`-th try."""
-    return replace(task, attempt=attempt)
