@@ -364,12 +364,14 @@ def team_correction(est: ColourEstimate | None, skin: np.ndarray | float, tone: 
     target = float(team.face_lightness)
     limited = False
     ev = 0.0
+    # `need`: the exposure change (EV) that reaches the target; y_face: the face's median level, the
+    # contrast curve's pivot.
     if isinstance(skin, np.ndarray):
         # The gain g that gives the skin a mean L* of `target`: above L*'s linear toe,
         # L*(g Y) = 116 g^(1/3) Y^(1/3) - 16, so mean L* = 116 g^(1/3) mean(Y^(1/3)) - 16.
-        y = skin.reshape(-1, 3).astype(np.float64) @ (LUMA.astype(np.float64) * gains)
-        m = float(np.mean(np.cbrt(np.maximum(y, 0.0))))
-        y_face = float(np.median(y))
+        ys = skin.reshape(-1, 3).astype(np.float64) @ (LUMA.astype(np.float64) * gains)
+        m = float(np.mean(np.cbrt(np.maximum(ys, 0.0))))
+        y_face = float(np.median(ys))
         need = 3.0 * math.log2((target + 16.0) / (116.0 * m)) if m > 1e-3 else 0.0
     else:
         y_face = float(skin)
@@ -378,9 +380,8 @@ def team_correction(est: ColourEstimate | None, skin: np.ndarray | float, tone: 
         ev = (1.0 - team.keep_lightness) * need
         limited = abs(ev) > team.max_exposure_ev + 1e-9
         ev = float(np.clip(ev, -team.max_exposure_ev, team.max_exposure_ev))
-    y = y_face
     exposure = 2.0**ev
-    pivot = float(np.clip(y * exposure, 0.02, 0.8)) if y > 1e-4 else 0.18
+    pivot = float(np.clip(y_face * exposure, 0.02, 0.8)) if y_face > 1e-4 else 0.18
     return Correction(gains=(float(gains[0]), float(gains[1]), float(gains[2])), exposure=float(exposure),
                       contrast=float(tone.contrast), pivot=pivot), limited
 
