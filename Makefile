@@ -47,5 +47,17 @@ test: $(VENV)/.dev-installed browser
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/run_all.py
 
+# The loader against hostile files (issue 9; docs/decoder.md): `make hostile` runs the hostile-file
+# benchmark alone; `make fuzz` fuzzes the loader on one core for FUZZ_SECONDS (findings and the
+# corpus in bench-output/fuzz/).
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz hostile
+
+hostile: $(VENV)/.dev-installed
+	$(BIN)/python benchmarks/bench_hostile.py
+
+fuzz: $(VENV)/.dev-installed
+	$(BIN)/python fuzz/fuzz_loader.py --seconds $(FUZZ_SECONDS)
+
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) bench-output test-artifacts .pytest_cache
