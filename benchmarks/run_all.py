@@ -3,7 +3,7 @@
 Each benchmark also writes ``bench-output/<name>.{md,json}``; this script adds
 ``bench-output/summary.md`` (all tables together). ``make bench`` calls it.
 
-Run: ``python benchmarks/run_all.py [framing identity speed light matte retouch web]``
+Run: ``python benchmarks/run_all.py [framing identity speed light matte retouch web hostile]``
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import _common as C  # noqa: E402
 
 C.quiet_native_logs()
 
-BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch", "web", "team")
+BENCHMARKS = ("framing", "identity", "speed", "light", "matte", "retouch", "web", "team", "provenance", "hostile")
 
 
 def main(argv: list[str]) -> int:

@@ -13,6 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Content credentials sign with the local keys, created on first use in $HEADSHOT_KEYS: the suite
+# (and every process it starts: CLI runs, team workers, web workers) uses a folder of its own and
+# never touches the user's ~/.config/headshot/keys.
+if not os.environ.get("HEADSHOT_TEST_KEEP_KEYS"):
+    import tempfile
+
+    os.environ["HEADSHOT_KEYS"] = os.path.join(tempfile.mkdtemp(prefix="headshot-test-keys-"), "keys")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_FACES = ROOT.parent / "shared" / "faces"
 ARTIFACTS = ROOT / "test-artifacts"

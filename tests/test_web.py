@@ -142,6 +142,12 @@ def test_render_makes_every_variant_with_a_before_in_the_same_frame(done_job) ->
         assert np.corrcoef(ga[centre].ravel(), gb[centre].ravel())[0, 1] > 0.8
     d = c.get(job["outputs"][0]["url"], params={"download": "true"})
     assert d.headers["content-disposition"].startswith("attachment")
+    # Every download carries its content credentials, signed with the server's (local) keys.
+    from headshot.provenance import keys, verify
+
+    v = verify(d.content, trust=keys.trust_anchors())
+    assert v.status == "trusted", v.problems
+    assert v.digital_source_type == "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic"
 
 
 def test_download_all_has_every_headshot_and_the_report(done_job) -> None:

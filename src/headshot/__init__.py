@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 from .errors import (
     CorruptImageError,
+    CredentialsError,
     FileTooLargeError,
     HeadshotError,
     ImageTooLargeError,
@@ -66,4 +67,5 @@ __all__ = [
     "TeamError",
     "RosterError",
     "LedgerError",
+    "CredentialsError",
 ]

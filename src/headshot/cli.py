@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .checks import verdict as checks_verdict
-from .errors import HeadshotError, OutputError, PresetError, TeamError
+from .errors import CredentialsError, HeadshotError, OutputError, PresetError, TeamError
 from .imageio import FORMATS
 from .pipeline import Progress, analyse, make
 from .presets import (Rig, load_platform, load_rig, load_style, platform_names, retouch_description, retouch_names,
                       rig_names, style_names)
 
 if TYPE_CHECKING:
+    from .provenance import Identity
     from .team import TeamProgress
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--transparent", action="store_true",
                    help="write the subject without a backdrop, with its alpha (needs --format png or webp)")
     m.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+    _credential_options(m)
 
     c = sub.add_parser("check", help="run the capture checks only and give advice")
     c.add_argument("photos", nargs="+", metavar="PHOTO")
@@ -93,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-upload-mb", type=float, default=64.0, metavar="MB",
                     help="largest upload request in MiB (default: 64)")
 
+    _credential_options(sv)
+
     t = sub.add_parser("team", help="one consistent headshot set for a whole team (resumable)",
                        description="Render everybody of a team with one style: the same eye line, head size, "
                                    "face exposure, white balance and backdrop. Writes OUT/<person>/ for each "
@@ -119,12 +123,63 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--retry-failed", action="store_true",
                    help="try again the people who failed in an earlier run of this folder")
     t.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    _credential_options(t)
+
+    k = sub.add_parser("keys", help="the local signing keys for content credentials (C2PA)",
+                       description="Content credentials are signed with a local key: 'init' creates a local CA "
+                                   "and a signing certificate it issues (C2PA refuses self-signed ones), kept "
+                                   "owner-only in $HEADSHOT_KEYS or ~/.config/headshot/keys. See docs/provenance.md.")
+    ksub = k.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    ki = ksub.add_parser("init", help="create a local CA and signing certificate")
+    ki.add_argument("--dir", metavar="DIR", help="keys folder (default: $HEADSHOT_KEYS or ~/.config/headshot/keys)")
+    ki.add_argument("--organisation", default=None, metavar="NAME",
+                    help="organisation name in the certificates, shown by 'headshot verify' "
+                         "(default: Headshot Studio (local key))")
+    ki.add_argument("--force", action="store_true", help="replace existing keys")
+    ks = ksub.add_parser("show", help="where the keys are and who they say signs")
+    ks.add_argument("--dir", metavar="DIR", help="keys folder (default: $HEADSHOT_KEYS or ~/.config/headshot/keys)")
+
+    v = sub.add_parser("verify", help="read an output's content credentials and check them",
+                       description="Print what a file's content credentials say: trusted, untrusted, tampered "
+                                   "or none; the digital source type; the edits; who signed. Exit 0 only when "
+                                   "every file's credentials are intact and trusted.")
+    v.add_argument("files", nargs="+", metavar="FILE", help="JPEG, PNG or WebP headshots")
+    v.add_argument("--trust", action="append", metavar="CA.pem",
+                   help="also trust this CA certificate (your organisation's); the local CA is always trusted")
+    v.add_argument("--source", metavar="PHOTO", help="check that the headshot was made from this photo")
+    v.add_argument("--json", action="store_true", help="print one JSON object per file")
 
     sub.add_parser("styles", help="list the built-in styles")
     sub.add_parser("platforms", help="list the built-in platforms")
     sub.add_parser("lights", help="list the built-in light rigs")
     sub.add_parser("retouch-levels", help="list the built-in retouching levels")
     return p
+
+
+def _credential_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-credentials", action="store_true",
+                   help="write no C2PA content credentials (every output still says what it is in its XMP)")
+    p.add_argument("--signing-cert", metavar="CERT.pem",
+                   help="sign with this certificate chain instead of the local keys (needs --signing-key)")
+    p.add_argument("--signing-key", metavar="KEY.pem",
+                   help="its private key (owner-only; a passphrase comes from $HEADSHOT_SIGNING_KEY_PASSWORD)")
+
+
+def _identity(a: argparse.Namespace, err: TextIO) -> "Identity | None":
+    """Who signs this run's outputs, checked before any photo is processed."""
+    from .provenance import keys
+
+    if a.no_credentials:
+        if a.signing_cert or a.signing_key:
+            raise ValueError("--no-credentials cannot be combined with --signing-cert/--signing-key")
+        return None
+    if a.signing_cert or a.signing_key:
+        return keys.load(a.signing_cert, a.signing_key)
+    identity, created = keys.ensure()
+    if created:
+        err.write(f"headshot: created a local signing key for content credentials in {keys.default_dir()} "
+                  "('headshot keys show'; --no-credentials to write none)\n")
+    return identity
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -185,6 +240,7 @@ class _ProgressLine:
 
 def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     lights = _lights(a.light, "--light")
+    identity = _identity(a, err)
     n_variants = len(a.style or [None] * 4) * len(a.platform or [None]) * len(lights or [None])
     progress = _ProgressLine(err, enabled=len(a.photos) * n_variants > 1 and not a.quiet)
     results = make(
@@ -199,6 +255,7 @@ def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         size=a.size,
         quality=a.quality,
         on_progress=progress,
+        credentials=identity,
     )
     progress.clear()
     failed = 0
@@ -259,7 +316,11 @@ def _cmd_sheet(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"✗ {Path(a.photo).name}: {e}\n")
         return EXIT_FAILED
     sheet = contact_sheet(subject, lights, style=style, platform=platform, tile=a.size, columns=a.columns)
-    path = save(from_srgb8(sheet), target, format="png")
+    from .provenance import Edits, Step, software, xmp_packet
+
+    what = Edits(steps=(Step("c2pa.edited", "background replaced", "headshots under several light rigs, "
+                                                                   "laid out as a labelled contact sheet"),))
+    path = save(from_srgb8(sheet), target, format="png", xmp=xmp_packet(what, software()))
     out.write(f"{path}\n")
     return EXIT_OK
 
@@ -273,7 +334,11 @@ def _cmd_serve(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         settings = Settings(data_dir=Path(a.data_dir), host=a.host, port=a.port,
                             api_key=a.api_key or os.environ.get(API_KEY_ENV) or None,
                             retention_s=a.retention_hours * 3600, workers=a.workers, max_photos=a.max_photos,
-                            max_request_bytes=int(a.max_upload_mb * 1024 * 1024))
+                            max_request_bytes=int(a.max_upload_mb * 1024 * 1024),
+                            credentials=not a.no_credentials,
+                            signing_cert=Path(a.signing_cert) if a.signing_cert else None,
+                            signing_key=Path(a.signing_key) if a.signing_key else None)
+        _identity(a, err)  # a key problem is reported now, not in the first job
     except ServeError as e:
         err.write(f"headshot serve: {e}\n")
         return EXIT_USAGE
@@ -310,7 +375,7 @@ def _cmd_team(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         r = run_team(a.photos, style=a.style, platforms=a.platform, out_dir=a.out, size=a.size, format=a.format,
                      quality=a.quality, workers=a.workers, engine=a.engine, ray_address=a.ray_address,
-                     retry_failed=a.retry_failed, on_progress=progress)
+                     retry_failed=a.retry_failed, on_progress=progress, credentials=_identity(a, err))
     except KeyboardInterrupt:
         progress.clear()
         err.write(f"headshot team: interrupted; finished people are kept. Run the same command again to "
@@ -333,6 +398,90 @@ def _cmd_team(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"{len(r.retake)} to retake" + (f"; consistency: {', '.join(figures)}" if figures else "") + "\n")
     out.write(f"Contact sheet: {r.reports['html'].resolve()}\n")
     return EXIT_FAILED if r.failed or r.pending else EXIT_OK
+
+
+def _cmd_keys(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .provenance import keys
+
+    if a.keys_command == "init":
+        files = keys.init(a.dir, organisation=a.organisation or keys.DEFAULT_ORGANISATION, force=a.force)
+        identity = keys.load(folder=files.folder)
+        out.write(f"Created a local CA and signing certificate in {files.folder}\n"
+                  f"  signer: {identity.subject} (until {identity.not_after:%Y-%m-%d})\n"
+                  f"  CA:     {files.ca_cert}  (give it to whoever should trust your headshots: "
+                  "headshot verify --trust)\n"
+                  f"  keys:   {files.key}, {files.ca_key} (owner-only; never share them)\n")
+        return EXIT_OK
+    files = keys.key_files(a.dir)
+    if not files.cert.exists():
+        out.write(f"No signing keys in {files.folder} yet: 'headshot keys init' creates them "
+                  "(the first 'headshot make' does too).\n")
+        return EXIT_FAILED
+    identity = keys.load(folder=files.folder)
+    out.write(f"Keys folder: {files.folder}\n  signer: {identity.subject}\n  issuer: {identity.issuer}\n"
+              f"  algorithm: {identity.alg}, valid until {identity.not_after:%Y-%m-%d}\n  CA: {files.ca_cert}\n")
+    return EXIT_OK
+
+
+_STATUS = {
+    "trusted": "TRUSTED: the content credentials are intact and signed by a trusted certificate",
+    "untrusted": "UNTRUSTED: intact, but signed by a certificate that is not trusted here (--trust CA.pem)",
+    "tampered": "TAMPERED: the file or its credentials changed after signing",
+    "invalid": "INVALID: the credentials cannot be relied on",
+    "none": "NO CREDENTIALS: the file carries no content credentials",
+}
+
+
+def _cmd_verify(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from .provenance import keys, verify
+
+    trust = keys.trust_anchors()
+    for path in a.trust or ():
+        try:
+            trust += Path(path).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"--trust {path}: cannot read it as a PEM certificate ({e})") from None
+    source = None
+    if a.source:
+        try:
+            source = Path(a.source).read_bytes()
+        except OSError as e:
+            raise ValueError(f"--source {a.source}: cannot read it ({e.strerror or e})") from None
+    bad = 0
+    for f in a.files:
+        try:
+            v = verify(f, trust=trust, source_photo=source)
+        except HeadshotError as e:
+            bad += 1
+            err.write(f"✗ {Path(f).name}: {e}\n")
+            continue
+        if not v.ok or v.source_matches is False:
+            bad += 1
+        if a.json:
+            out.write(json.dumps(v.as_dict(), ensure_ascii=False) + "\n")
+            continue
+        out.write(f"{v.file}: {_STATUS[v.status]}\n")
+        if v.digital_source_type:
+            words = v.source_type_words
+            out.write(f"  digital source type: {v.digital_source_type.rsplit('/', 1)[-1]}"
+                      + (f" ({words})" if words else "") + "\n")
+        else:
+            out.write("  digital source type: none stated (no XMP Iptc4xmpExt:DigitalSourceType)\n")
+        if v.signer:
+            out.write(f"  signed by: {v.signer}" + (f" (issuer: {v.issuer})" if v.issuer else "") + "\n")
+        if v.generator:
+            out.write(f"  made with: {v.generator}\n")
+        if v.parent:
+            out.write(f"  made from: {v.parent}\n")
+        if v.source_matches is not None:
+            out.write("  source photo: " + ("matches\n" if v.source_matches else "DOES NOT MATCH the given photo\n"))
+        for e in v.edits:
+            out.write(f"  · {e}\n")
+        for p in v.problems:
+            out.write(f"  ! {p}\n")
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def _cmd_list(kind: str, out: TextIO) -> int:
@@ -372,8 +521,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _cmd_serve(a, out, err)
         if a.command == "team":
             return _cmd_team(a, out, err)
+        if a.command == "keys":
+            return _cmd_keys(a, out, err)
+        if a.command == "verify":
+            return _cmd_verify(a, out, err)
         return _cmd_list(a.command, out)
-    except (PresetError, OutputError, TeamError, ValueError) as e:
+    except (PresetError, OutputError, TeamError, CredentialsError, ValueError) as e:
         err.write(f"headshot: {e}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ __all__ = [
     "TeamError",
     "RosterError",
     "LedgerError",
+    "CredentialsError",
 ]
 
 
@@ -83,3 +84,9 @@ class RosterError(TeamError):
 
 class LedgerError(TeamError):
     """The output folder's ledger belongs to another run (other settings, or a run still going)."""
+
+
+class CredentialsError(HeadshotError):
+    """Content credentials cannot be made or read: no usable signing key or certificate (missing,
+    unreadable, readable by others, expired, self-signed, wrong key usage), or a file to verify
+    that is not one of our output formats."""

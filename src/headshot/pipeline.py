@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,8 +25,10 @@ from . import checks as checks_mod
 from . import face as face_mod
 from . import colour as colour_mod
 from . import framing, geometry as geometry_mod, light as light_mod, matte as matte_mod, retouch as retouch_mod
+from . import provenance
 from .errors import HeadshotError, OutputError
-from .imageio import FORMATS, Photo, load, save as save_image
+from .imageio import FORMATS, Photo, SourceInfo, load, write_atomic
+from .provenance import Edits, Identity, Step
 from .presets import (DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Retouch, Rig, Style, load_platform,
                       load_retouch, load_rig, load_style)
 
@@ -37,6 +40,7 @@ __all__ = [
     "analyse",
     "render",
     "save",
+    "encode_headshot",
     "make",
 ]
 
@@ -118,6 +122,10 @@ class Headshot:
         look to another photo).
     retouch : dict or None
         The retouching level applied and what it did (spots healed, marks kept, ...).
+    source : SourceInfo or None
+        The input photo it was made from (for the content credentials' parent ingredient).
+    edits : Edits or None
+        What was done, stage by stage (the content credentials' actions and the report's ``done``).
     """
 
     image: np.ndarray
@@ -132,6 +140,8 @@ class Headshot:
     foreground: np.ndarray | None = None
     correction: colour_mod.Correction | None = None
     retouch: dict[str, object] | None = None
+    source: SourceInfo | None = None
+    edits: Edits | None = None
 
     @property
     def dpi(self) -> tuple[int, int] | None:
@@ -405,7 +415,7 @@ def render(
     side = 0.0 if shading is None else float(np.sign(shading.side))
     image = composite_mod.composite(fg, alpha, bg, finish, key_side=side)
     timings["composite"] = time.perf_counter() - t
-    return Headshot(
+    hs = Headshot(
         image=image.astype(np.float32, copy=False),
         alpha=alpha,
         foreground=fg,
@@ -418,12 +428,68 @@ def render(
         lighting=lighting,
         correction=corr,
         retouch=touched.summary,
+        source=photo.source,
     )
+    return replace(hs, edits=_edits(subject, hs, rig, bd))
+
+
+def encode_headshot(headshot: Headshot, *, format: str = "jpg", quality: int = 92, transparent: bool = False,
+                    credentials: Identity | str | None = provenance.AUTO,
+                    title: str | None = None) -> tuple[bytes, dict[str, object]]:
+    """Encode a headshot as a file in memory, with its provenance (see :mod:`headshot.provenance`).
+
+    The file carries an sRGB profile, the XMP digital source type and description and, unless
+    `credentials` is None, signed C2PA content credentials; nothing from the input photo.
+
+    Parameters
+    ----------
+    headshot : Headshot
+    format : {"jpg", "jpeg", "png", "webp"}
+    quality : int in [1, 100]
+    transparent : bool
+        The subject without its backdrop, with its alpha (PNG or WebP only).
+    credentials : Identity, "auto" or None
+        Who signs the C2PA manifest: ``"auto"`` (default) the local keys, created on first use
+        (:func:`headshot.provenance.keys.ensure`); None writes no manifest (the XMP is always written).
+    title : str, optional
+        The output's file name, for the manifest (default ``headshot.<format>``).
+
+    Returns
+    -------
+    (bytes, dict)
+        The file, and its provenance for the report (see :func:`headshot.provenance.encode_output`).
+
+    Raises
+    ------
+    ValueError
+        ``transparent`` with JPEG, or a bad format or quality.
+    CredentialsError
+        The signing key or certificate cannot be used.
+    """
+    fmt = (format or "jpg").lower().lstrip(".")
+    fmt = "jpg" if fmt == "jpeg" else fmt
+    identity = provenance.resolve(credentials)
+    edits = headshot.edits if headshot.edits is not None else Edits(steps=())
+    image, alpha = headshot.image, None
+    if transparent:
+        if fmt == "jpg":
+            raise ValueError("a transparent headshot needs PNG or WebP (JPEG has no alpha channel); use --format png")
+        fg = headshot.foreground if headshot.foreground is not None else headshot.image
+        image, alpha = composite_mod.transparent(fg, headshot.alpha)
+        edits = provenance.without_backdrop(edits)
+    parent = provenance.parent_of(headshot.source) if headshot.source is not None else None
+    return provenance.encode_output(image, format=fmt, quality=quality, alpha=alpha, dpi=headshot.dpi, edits=edits,
+                                    identity=identity, title=title or f"headshot.{fmt}", parent=parent)
+
+
+_SUFFIX_FORMAT = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".webp": "webp"}
 
 
 def save(headshot: Headshot, path: str | os.PathLike[str], *, format: str | None = None, quality: int = 92,
-         transparent: bool = False) -> Path:
-    """Write a headshot (sRGB, embedded profile, no metadata from the input; platform dpi if any).
+         transparent: bool = False, credentials: Identity | str | None = provenance.AUTO) -> Path:
+    """Write a headshot (sRGB, embedded profile, no metadata from the input; platform dpi if any),
+    atomically, with its provenance: XMP digital source type and, unless `credentials` is None,
+    signed C2PA content credentials (see :func:`encode_headshot`).
 
     With ``transparent=True`` the subject is written without its backdrop, with its alpha (PNG or
     WebP only): the colours are the subject's own (decontaminated, relit, toned), straight alpha.
@@ -431,16 +497,19 @@ def save(headshot: Headshot, path: str | os.PathLike[str], *, format: str | None
     Raises
     ------
     ValueError
-        ``transparent`` with a format that has no alpha channel (JPEG).
+        ``transparent`` with a format that has no alpha channel (JPEG), or no format and an unknown suffix.
+    OutputError
+        The file cannot be written.
+    CredentialsError
+        The signing key or certificate cannot be used.
     """
-    if transparent:
-        fmt = (format or Path(path).suffix.lstrip(".")).lower()
-        if fmt in ("jpg", "jpeg"):
-            raise ValueError("a transparent headshot needs PNG or WebP (JPEG has no alpha channel); use --format png")
-        fg = headshot.foreground if headshot.foreground is not None else headshot.image
-        colour, alpha = composite_mod.transparent(fg, headshot.alpha)
-        return save_image(colour, path, format=format, quality=quality, alpha=alpha, dpi=headshot.dpi)
-    return save_image(headshot.image, path, format=format, quality=quality, dpi=headshot.dpi)
+    target = Path(path)
+    fmt = format if format is not None else _SUFFIX_FORMAT.get(target.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"path must end in .jpg, .jpeg, .png or .webp when format is not given, got {str(target)!r}")
+    data, _ = encode_headshot(headshot, format=fmt, quality=quality, transparent=transparent,
+                              credentials=credentials, title=target.name)
+    return write_atomic(target, data)
 
 
 @dataclass(frozen=True)
@@ -482,15 +551,22 @@ class PhotoResult:
     notes: tuple[str, ...] = ()
 
 
-def _what_was_done(subject: Subject, hs: Headshot, rig: Rig | None = None) -> list[str]:
-    done = [f"subject separated from its background ({subject.matte.method})"]
+def _edits(subject: Subject, hs: Headshot, rig: Rig | None, backdrop: Backdrop) -> Edits:
+    """What render did, stage by stage: the report's ``done`` list and the C2PA actions."""
+    E, CROP, COLOUR, DRAW = "c2pa.edited", "c2pa.cropped", "c2pa.color_adjustments", "c2pa.drawing"
+    steps: list[Step] = []
     if pf_plain := hs.platform.plain_backdrop:
-        done.append("placed on a plain backdrop #%02x%02x%02x" % tuple(round(c * 255) for c in pf_plain))
+        placed = "placed on a plain backdrop #" + "".join(f"{round(c * 255):02x}" for c in pf_plain)
+    elif backdrop.kind == "image":
+        placed = f"placed on the '{hs.style.name}' style's own background image"
     else:
-        done.append(f"placed on the '{hs.style.name}' studio backdrop ({hs.style.backdrop.kind})")
+        placed = f"placed on the '{hs.style.name}' studio backdrop ({hs.style.backdrop.kind})"
+    steps.append(Step(E, "background replaced", f"subject separated from its background ({subject.matte.method})"))
+    steps.append(Step(E, "background replaced", placed))
     if abs(hs.crop.rotation) >= 0.05:
-        done.append(f"rotated {hs.crop.rotation:+.1f}° to level the eyes")
-    done.append(f"framed for {hs.platform.name} ({hs.crop.width}x{hs.crop.height}, scale {hs.crop.scale:.2f})")
+        steps.append(Step(CROP, "cropped", f"rotated {hs.crop.rotation:+.1f}° to level the eyes"))
+    steps.append(Step(CROP, "cropped", f"framed for {hs.platform.name} ({hs.crop.width}x{hs.crop.height}, "
+                                       f"scale {hs.crop.scale:.2f})"))
     lit = hs.lighting
     if lit:
         front = rig is not None and abs(rig.key.azimuth) < 1.0
@@ -499,19 +575,20 @@ def _what_was_done(subject: Subject, hs: Headshot, rig: Rig | None = None) -> li
         ratio = f", {2.0 ** float(stops):.1f}:1" if isinstance(stops, (int, float)) else ""
         amount = lit.get("strength", 1.0)
         part = f" at {float(amount):.0%} strength" if isinstance(amount, (int, float)) and amount < 1 else ""
-        done.append(f"relit with the '{lit.get('rig', '?')}' light rig (key {where}{ratio}){part}")
+        steps.append(Step(E, "relit", f"relit with the '{lit.get('rig', '?')}' light rig (key {where}{ratio}){part}"))
         clocks = lit.get("catchlight_clock")
         if isinstance(clocks, list) and clocks:  # the same position in both eyes by construction
             h = round(float(clocks[0])) % 12 or 12
-            done.append(f"catchlights painted at {h} o'clock")
+            steps.append(Step(DRAW, "catchlights", f"catchlights painted at {h} o'clock"))
     if hs.correction is not None:
         g = np.asarray(hs.correction.gains)
         if float(np.max(np.abs(np.log(g)))) > 0.01:
-            done.append("colour cast removed (white balance gains R {:.2f}, G {:.2f}, B {:.2f})".format(*g))
+            steps.append(Step(COLOUR, "colour corrected",
+                              "colour cast removed (white balance gains R {:.2f}, G {:.2f}, B {:.2f})".format(*g)))
         if hs.correction.contrast:
-            done.append(f"contrast curve {hs.correction.contrast:+.2f}")
+            steps.append(Step(COLOUR, "colour corrected", f"contrast curve {hs.correction.contrast:+.2f}"))
     if abs(hs.exposure_gain - 1.0) > 1e-3:
-        done.append(f"exposure {np.log2(hs.exposure_gain):+.2f} EV")
+        steps.append(Step(COLOUR, "colour corrected", f"exposure {np.log2(hs.exposure_gain):+.2f} EV"))
     rt = hs.retouch or {}
     settings = rt.get("settings")
     if isinstance(settings, dict) and any(settings.get(k) for k in ("skin", "blemishes", "shine", "under_eye", "eyes",
@@ -521,8 +598,31 @@ def _what_was_done(subject: Subject, hs: Headshot, rig: Rig | None = None) -> li
             what.append(f"{rt['spots_healed']} temporary spot(s) healed")
         if rt.get("marks_kept"):
             what.append(f"{rt['marks_kept']} mark(s) kept")
-        done.append(", ".join(what) + " (texture kept)")
-    return done
+        steps.append(Step(E, "retouched", ", ".join(what) + " (texture kept)"))
+    return Edits(steps=tuple(steps), backdrop="image" if backdrop.kind == "image" else "generated")
+
+
+def _what_was_done(hs: Headshot, transparent: bool = False) -> list[str]:
+    """The report's ``done`` list: every step of :attr:`Headshot.edits`, in words."""
+    if hs.edits is None:
+        return []
+    edits = provenance.without_backdrop(hs.edits) if transparent else hs.edits
+    return [s.description for s in edits.steps]
+
+
+# Profile names a report may quote: the standard colour spaces. Any other embedded profile's name is
+# free text written by the camera, phone or editor (it can name the device), so it is not copied.
+_KNOWN_PROFILES = re.compile(r"'((?:s|Display |Adobe |ProPhoto |Generic |Apple |Wide Gamut |ITU-R |)"
+                             r"(?:RGB|P3|sRGB|Gray|Grey|BT\.?2020|BT\.?709|Rec\.? ?2020|Rec\.? ?709)"
+                             r"[A-Za-z0-9 .()_-]{0,24})'")
+
+
+def _colour_words(colour: str) -> str:
+    """``SourceInfo.colour`` for the report, with a non-standard profile's own name left out."""
+    if "'" not in colour:
+        return colour
+    return re.sub(r"'[^']*'", lambda m: m.group(0) if _KNOWN_PROFILES.fullmatch(m.group(0))
+                  else "an embedded profile", colour)
 
 
 def _report(subject: Subject, entries: list[dict[str, object]]) -> dict[str, object]:
@@ -538,7 +638,7 @@ def _report(subject: Subject, entries: list[dict[str, object]]) -> dict[str, obj
             "bit_depth": src.bit_depth,
             "mode": src.mode,
             "orientation_applied": src.orientation,
-            "colour": src.colour,
+            "colour": _colour_words(src.colour),
             "notes": list(src.notes),
         },
         "face": {
@@ -559,8 +659,11 @@ def _report(subject: Subject, entries: list[dict[str, object]]) -> dict[str, obj
 
 
 def output_entry(subject: Subject, hs: Headshot, path: Path, *, light: str | None = None, rig: Rig | None = None,
-                 encode_s: float | None = None) -> dict[str, object]:
+                 encode_s: float | None = None, provenance: dict[str, object] | None = None,
+                 transparent: bool = False) -> dict[str, object]:
     """The ``report.json`` entry of one written headshot (see :func:`write_report`).
+
+    `provenance` is what :func:`encode_headshot` returned about the file's credentials.
 
     `light` is the light's name as used in the file name (None: the style's own rig, `rig`).
     """
@@ -579,9 +682,22 @@ def output_entry(subject: Subject, hs: Headshot, path: Path, *, light: str | Non
         "correction": hs.correction.as_dict() if hs.correction is not None else None,
         "retouch": hs.retouch,
         "lighting": hs.lighting,
-        "done": _what_was_done(subject, hs, rig),
+        "done": _what_was_done(hs, transparent),
+        "credentials": _credentials_entry(provenance),
         "notes": list(hs.notes),
         "timings_ms": timings,
+    }
+
+
+def _credentials_entry(info: dict[str, object] | None) -> dict[str, object] | None:
+    """The report's account of an output's provenance: what the file says about itself."""
+    if info is None:
+        return None
+    c2pa = info.get("c2pa")
+    return {
+        "digital_source_type": info.get("digital_source_type"),
+        "c2pa": c2pa if c2pa is not None else "off: no content credentials were written (--no-credentials)",
+        "ms": info.get("ms"),
     }
 
 
@@ -648,6 +764,7 @@ def make(
     lights: Sequence[Rig | str | os.PathLike[str]] | None = None,
     transparent: bool = False,
     retouch: Retouch | str | os.PathLike[str] | None = None,
+    credentials: Identity | str | None = provenance.AUTO,
 ) -> list[PhotoResult]:
     """Make headshots of several photos: one analysis per photo, one output per style x platform
     (x light rig, when `lights` is given).
@@ -680,6 +797,10 @@ def make(
         Write the subject without a backdrop, with its alpha (``format`` must be png or webp).
     retouch : Retouch, level name or .toml path, optional
         The retouching for every output (default: each style's; see :func:`render`).
+    credentials : Identity, "auto" or None
+        Who signs every output's C2PA content credentials: ``"auto"`` (default) the local keys,
+        created on first use; None writes none (each output still carries its XMP digital source
+        type). See :mod:`headshot.provenance`.
 
     Returns
     -------
@@ -691,6 +812,8 @@ def make(
         A style, platform or light rig is unknown or invalid (checked before any photo is processed).
     OutputError
         `out_dir` cannot be created.
+    CredentialsError
+        The signing key or certificate cannot be used (checked before any photo is processed).
     ValueError
         `format`, `size` or `quality` out of range, or `lights` empty or a single string.
     """
@@ -707,6 +830,7 @@ def make(
     pfs = [_as_platform(p) for p in (platforms or DEFAULT_PLATFORMS)]
     rigs = _make_lights(lights)
     retouch_settings = None if retouch is None else load_retouch(retouch)  # (a bad name fails before any work)
+    identity = provenance.resolve(credentials)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -752,7 +876,10 @@ def make(
             try:
                 hs = render(subject, st, pf, size=size, light=lt, retouch=retouch_settings)
                 t = time.perf_counter()
-                path = save(hs, folder / f"{stem}.{fmt}", format=fmt, quality=quality, transparent=transparent)
+                path = folder / f"{stem}.{fmt}"
+                data, prov = encode_headshot(hs, format=fmt, quality=quality, transparent=transparent,
+                                             credentials=identity, title=path.name)
+                write_atomic(path, data)
                 enc = time.perf_counter() - t
             except HeadshotError as e:
                 error = error or str(e)
@@ -761,7 +888,8 @@ def make(
             rig = lt if isinstance(lt, Rig) else (st.rig if lt is None else None)
             outputs.append(path)
             notes.extend(n for n in hs.notes if n not in notes)
-            entries.append(output_entry(subject, hs, path, light=lname, rig=rig, encode_s=enc))
+            entries.append(output_entry(subject, hs, path, light=lname, rig=rig, encode_s=enc, provenance=prov,
+                                        transparent=transparent))
             done += 1
         report_path = write_report(subject, entries, folder / "report.json")
         results.append(PhotoResult(

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutputError, TeamError
+from .. import provenance
+from ..errors import CredentialsError, OutputError, TeamError
 from ..imageio import FORMATS, write_atomic
 from ..pipeline import _as_platform, _as_style
 from ..presets import Platform, Style
@@ -23,7 +24,8 @@ from . import report as report_mod
 from .engines import Engine, Lost, TaskFn, make_engine
 from .ledger import Ledger, Row, fingerprint
 from .roster import Roster, load_roster, slugify
-from .task import PersonOutcome, PersonTask, run_person
+from ..provenance import Identity
+from .task import PersonOutcome, PersonTask, run_person, sign_file, signer_info
 
 __all__ = ["TeamProgress", "TeamResult", "run_team", "MAX_ATTEMPTS"]
 
@@ -87,13 +89,14 @@ def _sweep_temp(folder: Path) -> int:
     return n
 
 
-def _config(style: Style, platforms: Sequence[Platform], size: int | None, fmt: str, quality: int) -> dict[str, object]:
+def _config(style: Style, platforms: Sequence[Platform], size: int | None, fmt: str, quality: int,
+            signed: bool) -> dict[str, object]:
     def plain(x: object) -> object:
         d = dataclasses.asdict(x)  # type: ignore[call-overload]
         return _strip_source(d)
 
     return {"style": plain(style), "platforms": [plain(p) for p in platforms], "size": size, "format": fmt,
-            "quality": quality}
+            "quality": quality, "credentials": "on" if signed else "off"}
 
 
 def _strip_source(d: object) -> object:
@@ -130,6 +133,7 @@ def run_team(
     max_attempts: int = MAX_ATTEMPTS,
     on_progress: Callable[[TeamProgress], None] | None = None,
     task_fn: TaskFn = run_person,
+    credentials: Identity | str | None = provenance.AUTO,
 ) -> TeamResult:
     """Make one consistent headshot set for a whole team; resumable and exactly-once.
 
@@ -162,6 +166,10 @@ def run_team(
         Called with a :class:`TeamProgress` after each person.
     task_fn : callable
         The per-person task (tests inject faults through it).
+    credentials : Identity, "auto" or None
+        Who signs every headshot's C2PA content credentials (default: the local keys, created on
+        first use; None: none, the XMP digital source type is still written). Signing happens here
+        in the coordinator, so the private key never travels to workers or a Ray cluster.
 
     Returns
     -------
@@ -173,7 +181,7 @@ def run_team(
         `photos` cannot be read or names no photo.
     LedgerError
         `out_dir` is in use by another run, or holds a run made with other settings.
-    PresetError, OutputError, TeamError, ValueError
+    PresetError, OutputError, TeamError, CredentialsError, ValueError
     KeyboardInterrupt
         After the reports are written and the workers stopped; re-running continues.
 
@@ -205,6 +213,7 @@ def run_team(
     if Path(photos).is_dir() and out.resolve() == Path(photos).resolve():
         raise TeamError(f"--out is the photos folder {photos}: choose an output folder of its own "
                         "(the default is ./team-headshots)")
+    identity = provenance.resolve(credentials)
     roster: Roster = load_roster(photos)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -212,7 +221,7 @@ def run_team(
     except OSError as e:
         raise OutputError(f"cannot create the output folder {out}: {e.strerror or e}; choose another --out") from None
 
-    with Ledger(out, _config(st, pfs, size, fmt, quality)) as ledger:
+    with Ledger(out, _config(st, pfs, size, fmt, quality, identity is not None)) as ledger:
         _sweep_temp(out)
         ledger.sync([(p.name, p.slug, tuple(str(x) for x in p.photos), fingerprint(p.photos)) for p in roster.people],
                     retry_failed=retry_failed)
@@ -226,7 +235,7 @@ def run_team(
             if todo:
                 eng = make_engine(engine, min(n_workers, len(todo)), address=ray_address, fn=task_fn)
                 rendered = _drive(eng, ledger, todo, st, pfs, size, fmt, quality, out, max_attempts,
-                                  finished_before, len(current), on_progress)
+                                  finished_before, len(current), on_progress, identity)
         finally:
             if eng is not None:
                 eng.close()
@@ -257,8 +266,9 @@ def _read_photos(row: Row) -> tuple[tuple[str, bytes], ...] | str:
 
 def _drive(eng: Engine, ledger: Ledger, todo: list[Row], st: Style, pfs: tuple[Platform, ...], size: int | None,
            fmt: str, quality: int, out: Path, max_attempts: int, finished_before: int, total: int,
-           on_progress: Callable[[TeamProgress], None] | None) -> int:
+           on_progress: Callable[[TeamProgress], None] | None, identity: Identity | None) -> int:
     queue = list(todo)
+    signer = None if identity is None else signer_info(identity)
     in_flight: dict[str, Row] = {}
     done = finished_before
     rendered = 0
@@ -277,7 +287,7 @@ def _drive(eng: Engine, ledger: Ledger, todo: list[Row], st: Style, pfs: tuple[P
                     continue
                 eng.submit(row.person, PersonTask(person=row.person, slug=row.slug, photos=photos, style=st,
                                                   platforms=pfs, size=size, format=fmt, quality=quality,
-                                                  attempt=attempt))
+                                                  attempt=attempt, signer=signer))
                 in_flight[row.person] = row
             for person, result in eng.wait(timeout=1.0):
                 row = in_flight.pop(person)
@@ -293,7 +303,7 @@ def _drive(eng: Engine, ledger: Ledger, todo: list[Row], st: Style, pfs: tuple[P
                     ledger.finish(person, "failed", _outcome_record(
                         PersonOutcome(person=person, ok=False, error=msg, retake=(msg,)), row.slug, [], None, attempts))
                 else:
-                    _commit(ledger, out, row, result, attempts)
+                    _commit(ledger, out, row, result, attempts, identity)
                 done += 1
                 rendered += 1
                 if on_progress is not None:
@@ -308,10 +318,17 @@ def _drive(eng: Engine, ledger: Ledger, todo: list[Row], st: Style, pfs: tuple[P
     return rendered
 
 
-def _commit(ledger: Ledger, out: Path, row: Row, o: PersonOutcome, attempts: int) -> None:
-    """Write a person's files (each atomically), then record them as done in one transaction."""
+def _commit(ledger: Ledger, out: Path, row: Row, o: PersonOutcome, attempts: int,
+            identity: Identity | None = None) -> None:
+    """Sign a person's headshots, write their files (each atomically), then record them as done in
+    one transaction. A signing failure fails the person (the run's other people go on)."""
     files: list[str] = []
     thumb = None
+    if o.ok and identity is not None:
+        try:
+            o = dataclasses.replace(o, files=tuple(sign_file(f, identity) for f in o.files))
+        except CredentialsError as e:
+            o = PersonOutcome(person=o.person, ok=False, error=str(e), retake=())
     if o.ok:
         folder = out / row.slug
         try:

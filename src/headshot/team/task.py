@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -19,14 +19,17 @@ import numpy as np
 
 from .. import checks as checks_mod
 from .. import face as face_mod
+from .. import provenance
 from ..errors import HeadshotError
 from ..framing import MAX_SILENT_UPSCALE
 from ..imageio import Photo, encode, load
-from ..pipeline import Headshot, Subject, _report, analyse, output_entry, render
+from ..pipeline import Headshot, Subject, _report, analyse, encode_headshot, output_entry, render
 from ..presets import Platform, Style
+from ..provenance import Edits, Identity, Parent
 from .roster import slugify
 
-__all__ = ["PersonTask", "PersonOutcome", "OutputFile", "run_person", "measure", "choose", "THUMB_SIDE"]
+__all__ = ["PersonTask", "PersonOutcome", "OutputFile", "run_person", "measure", "choose", "sign_file", "signer_info",
+           "THUMB_SIDE"]
 
 THUMB_SIDE = 320
 CORNER = 0.10  # side of the top-corner patches where the backdrop's colour is measured (fraction of the frame)
@@ -51,6 +54,9 @@ class PersonTask:
     quality : int
     attempt : int
         1 for the first try (the ledger counts them).
+    signer : dict or None
+        Who will sign the headshots' content credentials (:func:`signer_info`), for the report;
+        None: no credentials. The coordinator signs (:func:`sign_file`): the key never reaches a worker.
     """
 
     person: str
@@ -62,14 +68,36 @@ class PersonTask:
     format: str = "jpg"
     quality: int = 92
     attempt: int = 1
+    signer: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
 class OutputFile:
-    """A file of the person's folder: its name there and its bytes."""
+    """A file of the person's folder: its name there and its bytes.
+
+    A headshot also carries what its content credentials will say (``edits``, ``parent``) and
+    their thumbnail, for the coordinator to sign it (:func:`sign_file`).
+    """
 
     name: str
     data: bytes
+    edits: Edits | None = None
+    parent: Parent | None = None
+    thumb: bytes | None = None
+
+
+def signer_info(identity: Identity) -> dict[str, object]:
+    """What the report says about who signs (never the key)."""
+    return {"signed_by": identity.subject, "issuer": identity.issuer, "algorithm": identity.alg}
+
+
+def sign_file(f: OutputFile, identity: Identity) -> OutputFile:
+    """The file with its signed C2PA manifest embedded (files without ``edits`` are returned as they are)."""
+    if f.edits is None:
+        return f
+    fmt = f.name.rsplit(".", 1)[-1].lower()
+    data = provenance.sign(f.data, fmt, f.edits, identity, title=f.name, parent=f.parent, thumb=f.thumb)
+    return replace(f, data=data, thumb=None)
 
 
 @dataclass(frozen=True)
@@ -261,11 +289,13 @@ def _retake_reasons(subject: Subject, hs: Headshot) -> list[str]:
     return out
 
 
-def _thumbnail(image: np.ndarray) -> bytes:
+def _thumbnail(image: np.ndarray, edits: Edits | None = None) -> bytes:
+    """The contact sheet's small copy; it says what it is (XMP) like the headshot it shows."""
     h, w = image.shape[:2]
     k = THUMB_SIDE / max(h, w)
     small = cv2.resize(image, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
-    return encode(small, format="jpg", quality=85)
+    xmp = provenance.xmp_packet(edits, provenance.software()) if edits is not None else None
+    return encode(small, format="jpg", quality=85, xmp=xmp)
 
 
 def run_person(task: PersonTask) -> PersonOutcome:
@@ -298,21 +328,26 @@ def run_person(task: PersonTask) -> PersonOutcome:
         try:
             hs = render(subject, task.style, pf, size=task.size, team=True)
             t = time.perf_counter()
-            data = encode(hs.image, format=task.format, quality=task.quality, dpi=hs.dpi)
+            data, prov = encode_headshot(hs, format=task.format, quality=task.quality, credentials=None)
+            if task.signer is not None:
+                prov["c2pa"] = dict(task.signer)
             enc = time.perf_counter() - t
         except HeadshotError as e:
             return PersonOutcome(person=task.person, ok=False, error=str(e), chosen=chosen,
                                  candidates=tuple(candidates), why=why, retake=(str(e),),
                                  seconds=time.perf_counter() - t0)
         name = f"{task.slug}_{style_slug}_{slugify(pf.name)}.{task.format}"
-        files.append(OutputFile(name=name, data=data))
-        entries.append(output_entry(subject, hs, Path(name), encode_s=enc))
+        files.append(OutputFile(
+            name=name, data=data, edits=hs.edits if task.signer is not None else None,
+            parent=provenance.parent_of(hs.source) if hs.source is not None and task.signer is not None else None,
+            thumb=provenance.thumbnail(hs.image) if task.signer is not None else None))
+        entries.append(output_entry(subject, hs, Path(name), encode_s=enc, provenance=prov))
         written = load(data, name=name).pixels  # measured as a viewer will see it
         measures[pf.name] = measure(written, hs.alpha)
         notes.extend(n for n in hs.notes if n not in notes)
         retake.extend(r for r in _retake_reasons(subject, hs) if r not in retake)
         if thumb is None:
-            thumb = _thumbnail(hs.image)
+            thumb = _thumbnail(hs.image, hs.edits)
             exposure_ev = round(math.log2(hs.exposure_gain), 3)
             if abs(exposure_ev) >= LIFT_NOTE_EV:
                 notes.append(f"face {'brightened' if exposure_ev > 0 else 'darkened'} {exposure_ev:+.2f} EV to the "

@@ -61,6 +61,10 @@ class Settings:
         A task whose worker died this many times is marked failed.
     clock : callable
         Seconds since the epoch (tests pass a fake one).
+    credentials : bool
+        Sign every headshot's C2PA content credentials (the XMP digital source type is always written).
+    signing_cert, signing_key : Path or None
+        Sign with this certificate chain and key instead of the local keys (:mod:`headshot.provenance.keys`).
     """
 
     data_dir: Path
@@ -77,6 +81,9 @@ class Settings:
     sweep_every_s: float = 60.0
     max_attempts: int = 3
     clock: Callable[[], float] = field(default=time.time, compare=False)
+    credentials: bool = True
+    signing_cert: Path | None = None
+    signing_key: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
@@ -89,6 +96,8 @@ class Settings:
         for name in ("retention_s", "lease_s", "sweep_every_s"):
             if not getattr(self, name) > 0:
                 raise ServeError(f"{name} must be positive")
+        if (self.signing_cert is None) != (self.signing_key is None):
+            raise ServeError("give both the signing certificate and its key (--signing-cert and --signing-key)")
         for name in ("max_request_bytes", "max_photos", "max_queued", "max_uploads", "workers", "max_attempts"):
             if int(getattr(self, name)) < 1:
                 raise ServeError(f"{name} must be at least 1")

@@ -24,10 +24,11 @@ import numpy as np
 
 from .._proc import die_with_parent
 from ..checks import verdict
-from ..errors import HeadshotError
+from ..errors import CredentialsError, HeadshotError
 from ..framing import Crop, warp_image
 from ..imageio import encode
-from ..pipeline import Subject, analyse, output_entry, render, save, write_report
+from ..pipeline import Subject, analyse, encode_headshot, output_entry, render, write_report
+from ..provenance import Identity, keys
 from .settings import Settings
 from .store import Store, Task, owner_id
 from .thumbs import render_thumbnails
@@ -128,6 +129,19 @@ class Worker:
         self.owner = owner or owner_id()
         self.stopping = threading.Event()
         self.subjects = _Subjects(SUBJECT_CACHE)
+        self._identity: Identity | None = None
+
+    def identity(self) -> Identity | None:
+        """Who signs this worker's headshots (loaded once; None when credentials are off)."""
+        s = self.settings
+        if not s.credentials:
+            return None
+        if self._identity is None:
+            if s.signing_cert is not None:
+                self._identity = keys.load(s.signing_cert, s.signing_key)
+            else:
+                self._identity = keys.ensure()[0]
+        return self._identity
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -146,6 +160,10 @@ class Worker:
             except _Abandon as e:
                 if str(e) == "stopping":
                     self.store.release(task, refund=True)
+                return True
+            except CredentialsError as e:  # the server's signing key went bad: say so in the job
+                log.error("task %s of job %s: %s", task.id, task.job_id, e)
+                self.store.finish(task, now=s.clock(), state="failed", error=str(e))
                 return True
             except Exception as e:  # a bug, not the user's input: fail the job, keep the worker
                 log.exception("task %s of job %s failed", task.id, task.job_id)
@@ -227,12 +245,8 @@ class Worker:
                     name = f"{photo['stem']}_{st}_{pf}.{fmt}"
                     tmp = _tmp(folder, name)
                     t_enc = time.perf_counter()
-                    try:
-                        save(hs, tmp, format=fmt)
-                    except HeadshotError:
-                        if not folder.exists():
-                            raise _Abandon("job deleted") from None
-                        raise
+                    data, prov = encode_headshot(hs, format=fmt, credentials=self.identity(), title=name)
+                    _write(tmp, data)
                     enc = time.perf_counter() - t_enc
                     if pf not in befores:
                         before = f"before-{idx}-{pf}.jpg"
@@ -246,7 +260,8 @@ class Worker:
                            "created": self.settings.clock()}
                     if not self.store.commit_file(task, tmp, folder / name, output=row):
                         raise _Abandon("lease lost")
-                    entries.append(output_entry(subject, hs, folder / name, rig=hs.style.rig, encode_s=enc))
+                    entries.append(output_entry(subject, hs, folder / name, rig=hs.style.rig, encode_s=enc,
+                                                provenance=prov))
                     entries[-1]["timings_ms"]["total"] = round((time.perf_counter() - t) * 1000, 1)  # type: ignore[index]
                     done += 1
                     self.store.progress(task, done, total)
