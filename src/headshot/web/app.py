@@ -447,6 +447,10 @@ def create_app(settings: Settings, *, sweeper: bool = True) -> FastAPI:
                 unknown = set(f) - {"render", "styles", "platforms", "format", "size"}
                 if unknown:
                     raise ApiError(400, "bad_field", f"unknown form field(s): {', '.join(sorted(unknown))[:80]}")
+                repeated = sorted(k for k, v in f.items() if len(v) > 1)
+                if repeated:  # the spec's fields are single values (styles and platforms: comma-separated)
+                    raise ApiError(400, "bad_field", f"form field(s) given more than once: {', '.join(repeated)[:80]}; "
+                                                     "give each once (styles and platforms as comma-separated names)")
                 render = _bool(f["render"][-1], "render") if "render" in f else True
                 size: int | None = None
                 if "size" in f:  # (an empty value is not a size: the spec says integer; leave the field out)
