@@ -56,7 +56,7 @@ def run(n_photos: int | None = DEFAULT_PHOTOS) -> dict[str, object]:
     import headshot
     from headshot import provenance
     from headshot.provenance import keys
-    from tests.metadata_seed import MARKERS, exiftool_tags, foreign_metadata, json_keys, seeded
+    from tests.metadata_seed import MARKERS, foreign_metadata, json_keys, seeded
     from tests.tamper import TAMPERS
 
     photos = [C.astronaut()] + C.dev_photos()

@@ -11,16 +11,13 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
 from headshot.imageio import _srgb_icc_bytes
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from badinput import rgb_matrix_profile
+from tests.badinput import rgb_matrix_profile
 
 __all__ = ["MARKERS", "exiftool_tags", "foreign_metadata", "json_keys", "leaks", "seeded"]
 

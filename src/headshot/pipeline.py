@@ -27,8 +27,9 @@ from . import colour as colour_mod
 from . import framing, geometry as geometry_mod, light as light_mod, matte as matte_mod, retouch as retouch_mod
 from . import provenance
 from .errors import HeadshotError, OutputError
-from .imageio import FORMATS, Photo, SourceInfo, load, write_atomic
+from .imageio import _SUFFIX_FORMAT, FORMATS, Photo, SourceInfo, load, write_atomic
 from .provenance import Edits, Identity, Step
+from .provenance.edits import COLOUR, CROPPED, DRAWING, EDITED
 from .presets import (DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Retouch, Rig, Style, load_platform,
                       load_retouch, load_rig, load_style)
 
@@ -482,9 +483,6 @@ def encode_headshot(headshot: Headshot, *, format: str = "jpg", quality: int = 9
                                     identity=identity, title=title or f"headshot.{fmt}", parent=parent)
 
 
-_SUFFIX_FORMAT = {".jpg": "jpg", ".jpeg": "jpg", ".png": "png", ".webp": "webp"}
-
-
 def save(headshot: Headshot, path: str | os.PathLike[str], *, format: str | None = None, quality: int = 92,
          transparent: bool = False, credentials: Identity | str | None = provenance.AUTO) -> Path:
     """Write a headshot (sRGB, embedded profile, no metadata from the input; platform dpi if any),
@@ -553,7 +551,6 @@ class PhotoResult:
 
 def _edits(subject: Subject, hs: Headshot, rig: Rig | None, backdrop: Backdrop) -> Edits:
     """What render did, stage by stage: the report's ``done`` list and the C2PA actions."""
-    E, CROP, COLOUR, DRAW = "c2pa.edited", "c2pa.cropped", "c2pa.color_adjustments", "c2pa.drawing"
     steps: list[Step] = []
     if pf_plain := hs.platform.plain_backdrop:
         placed = "placed on a plain backdrop #" + "".join(f"{round(c * 255):02x}" for c in pf_plain)
@@ -561,11 +558,11 @@ def _edits(subject: Subject, hs: Headshot, rig: Rig | None, backdrop: Backdrop) 
         placed = f"placed on the '{hs.style.name}' style's own background image"
     else:
         placed = f"placed on the '{hs.style.name}' studio backdrop ({hs.style.backdrop.kind})"
-    steps.append(Step(E, "background replaced", f"subject separated from its background ({subject.matte.method})"))
-    steps.append(Step(E, "background replaced", placed))
+    steps.append(Step(EDITED, "background replaced", f"subject separated from its background ({subject.matte.method})"))
+    steps.append(Step(EDITED, "background replaced", placed))
     if abs(hs.crop.rotation) >= 0.05:
-        steps.append(Step(CROP, "cropped", f"rotated {hs.crop.rotation:+.1f}° to level the eyes"))
-    steps.append(Step(CROP, "cropped", f"framed for {hs.platform.name} ({hs.crop.width}x{hs.crop.height}, "
+        steps.append(Step(CROPPED, "cropped", f"rotated {hs.crop.rotation:+.1f}° to level the eyes"))
+    steps.append(Step(CROPPED, "cropped", f"framed for {hs.platform.name} ({hs.crop.width}x{hs.crop.height}, "
                                        f"scale {hs.crop.scale:.2f})"))
     lit = hs.lighting
     if lit:
@@ -575,11 +572,11 @@ def _edits(subject: Subject, hs: Headshot, rig: Rig | None, backdrop: Backdrop) 
         ratio = f", {2.0 ** float(stops):.1f}:1" if isinstance(stops, (int, float)) else ""
         amount = lit.get("strength", 1.0)
         part = f" at {float(amount):.0%} strength" if isinstance(amount, (int, float)) and amount < 1 else ""
-        steps.append(Step(E, "relit", f"relit with the '{lit.get('rig', '?')}' light rig (key {where}{ratio}){part}"))
+        steps.append(Step(EDITED, "relit", f"relit with the '{lit.get('rig', '?')}' light rig (key {where}{ratio}){part}"))
         clocks = lit.get("catchlight_clock")
         if isinstance(clocks, list) and clocks:  # the same position in both eyes by construction
             h = round(float(clocks[0])) % 12 or 12
-            steps.append(Step(DRAW, "catchlights", f"catchlights painted at {h} o'clock"))
+            steps.append(Step(DRAWING, "catchlights", f"catchlights painted at {h} o'clock"))
     if hs.correction is not None:
         g = np.asarray(hs.correction.gains)
         if float(np.max(np.abs(np.log(g)))) > 0.01:
@@ -598,7 +595,7 @@ def _edits(subject: Subject, hs: Headshot, rig: Rig | None, backdrop: Backdrop) 
             what.append(f"{rt['spots_healed']} temporary spot(s) healed")
         if rt.get("marks_kept"):
             what.append(f"{rt['marks_kept']} mark(s) kept")
-        steps.append(Step(E, "retouched", ", ".join(what) + " (texture kept)"))
+        steps.append(Step(EDITED, "retouched", ", ".join(what) + " (texture kept)"))
     return Edits(steps=tuple(steps), backdrop="image" if backdrop.kind == "image" else "generated")
 
 
