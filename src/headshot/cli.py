@@ -182,6 +182,15 @@ def _identity(a: argparse.Namespace, err: TextIO) -> "Identity | None":
     return identity
 
 
+def _named(name: str, reason: str | None) -> str:
+    """``name: reason``, without naming the file twice (the loader's messages start with its name)."""
+    reason = reason or "failed"
+    first, _, rest = reason.partition(": ")
+    if rest and (first == name or Path(first).name == name):
+        reason = rest
+    return f"{name}: {reason}"
+
+
 def _split(values: Sequence[str] | None) -> list[str]:
     """Repeated and comma-separated option values, in order, without blanks."""
     return [v.strip() for value in values or () for v in value.split(",") if v.strip()]
@@ -272,7 +281,7 @@ def _cmd_make(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     out.write(f"    · {note}\n")
         else:
             failed += 1
-            err.write(f"✗ {name}: {r.error}\n")
+            err.write(f"✗ {_named(name, r.error)}\n")
     if failed and not a.quiet:
         err.write(f"{failed} of {len(results)} photo(s) failed\n")
     return EXIT_FAILED if failed else EXIT_OK
@@ -286,7 +295,7 @@ def _cmd_check(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             subject = analyse(src)
         except HeadshotError as e:
             failed += 1
-            err.write(f"✗ {name}: {e}\n")
+            err.write(f"✗ {_named(name, str(e))}\n")
             continue
         out.write(f"{name}: {checks_verdict(subject.findings)} (face {subject.face.width:.0f} px wide)\n")
         for f in subject.findings:
@@ -455,7 +464,7 @@ def _cmd_verify(a: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             v = verify(f, trust=trust, source_photo=source)
         except HeadshotError as e:
             bad += 1
-            err.write(f"✗ {Path(f).name}: {e}\n")
+            err.write(f"✗ {_named(Path(f).name, str(e))}\n")
             continue
         if not v.ok or v.source_matches is False:
             bad += 1
