@@ -169,10 +169,7 @@ _DEV = dev_photos()
 KNOWN_OVER_BOUND = {
     "fr_obama.jpg": "0.093; JPEG q85 re-save 0.054, same crop on the original background 0.070",
     "if_Tom_Hanks_54745.png": "0.143; a 112 px tight crop: JPEG q85 0.083, same crop 0.112",
-    # if_RD_d1.jpeg was here at 0.083 until the edge colours lost their high-pass detail
-    # (2026-11-23): 0.071 since. The same change moved df_img24 from 0.078 to 0.086.
-    "df_img24.jpg": "0.086 since the edge-colour change (2026-11-23; 0.078 before): JPEG q85 0.058, "
-                    "same crop on the original background 0.073",
+    "if_RD_d1.jpeg": "0.083 since the hair matte (2026-11-23); JPEG q85 0.024, same crop 0.065",
     "if_RD_d3.jpeg": "0.197; dlib's landmarks slip on this tilted head: JPEG q85 0.143, same crop 0.205",
 }
 

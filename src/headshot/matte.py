@@ -18,9 +18,8 @@ The matte is computed once per photo during analysis and reused by every variant
 4. **Upsampling.** The band's alpha is brought to the matte's resolution with the fast guided
    filter (He & Sun 2015) on the photo, which restores the edges the working resolution lost.
 5. **Foreground colours.** The subject's own colour is carried outward from its opaque pixels into
-   the semi-transparent ones, stored as a correction so composites carry no trace of the old
-   background (no halo, no colour spill). The photo's own high-pass detail is not added back: on
-   an edge it is the edge's contrast against the old background, and it drew a dark outline.
+   the semi-transparent ones (the photo's fine detail kept in proportion to alpha), stored as a
+   correction so composites carry no trace of the old background (no halo, no colour spill).
    pymatting's multi-level foreground estimation was measured and not used: on a subject
    composited over green its foreground kept ~18% of the green in mixed pixels.
 
@@ -79,6 +78,8 @@ GUIDE_EPS = 1e-4
 FOREGROUND_FACE_WIDTH = 160
 # How far inside the edge (face widths) the foreground estimate replaces the photo's colours.
 DECONTAMINATE_REACH = 0.02
+# Scale (face widths) below which the photo's own detail is kept in the decontaminated colours.
+DETAIL_SIGMA = 0.006
 # The detailed matte is solved down to this many head heights below the eyes (the lowest any
 # built-in platform shows is 1.8, press and speaker); further down, a full-length photo's body gets
 # the segmenter's outline, which no headshot frame reaches.
@@ -171,7 +172,7 @@ def _decontamination(image: np.ndarray, alpha: np.ndarray, face_width: float, wh
 
     Computed only inside the bounding box of the band of partial alpha (limited to ``where``), and
     at a resolution where the face is ``FOREGROUND_FACE_WIDTH`` pixels wide: the foreground colour
-    varies slowly along an edge (the strands' structure is in the alpha).
+    varies slowly along an edge (the strands' structure is in the alpha and the kept detail).
     """
     band = (alpha > 0.01) & (alpha < 0.99) & where
     if not band.any():
@@ -192,11 +193,11 @@ def _decontamination(image: np.ndarray, alpha: np.ndarray, face_width: float, wh
     # background into the composite. Pixels further inside keep the photo's own colours exactly.
     r = max(1, int(round(DECONTAMINATE_REACH * face_width)))
     w = np.clip((1.0 - cv2.erode(a, _disk(r))) / 0.05, 0.0, 1.0)
-    # No high-pass "detail" of the photo is added back to the estimate: on an edge the photo's detail
-    # IS the edge (dark strand against a light wall), and adding it drew a dark, colour-fringed
-    # outline around every curl (seen on fr_alex_lacamoire_img1's edge sheet). A strand's structure
-    # lives in the alpha; its colour is the subject's.
-    delta[y0:y1, x0:x1] = (np.clip(fg, 0.0, 1.0) - img) * w[:, :, None]
+    # The photo's fine detail (a strand's own light and shade) is kept in proportion to how much of
+    # the pixel is subject; only its local colour is replaced by the subject's.
+    sg = max(0.7, DETAIL_SIGMA * face_width)
+    detail = (img - cv2.GaussianBlur(img, (0, 0), sg)) * (a * a)[:, :, None]
+    delta[y0:y1, x0:x1] = (np.clip(fg + detail, 0.0, 1.0) - img) * w[:, :, None]
     return delta
 
 
@@ -334,18 +335,9 @@ def _solve_band(image: np.ndarray, tri: np.ndarray, coarse: np.ndarray) -> np.nd
     The system is the Laplacian restricted to the unknown pixels with the known ones as boundary
     conditions (pymatting's ``estimate_alpha_cf`` does the same); it is written out here to add the
     prior toward opaque where the segmenter is sure, which pymatting's function has no place for.
-
-    A second prior, toward transparent where a band pixel has the colour of known background near
-    it (the sampling half of robust matting), was measured on 2026-11-23 and not kept: it cut the
-    busy-background band error from 0.12 to 0.08, but on the real fr_obama.jpg it made the ear's
-    red fold (the red curtain's colour) and the temple's hair semi-transparent.
     """
-    from pymatting import (  # numba-compiled: imported only when needed
-        cf_laplacian,
-        cg,
-        ichol,
-    )
-    from scipy import sparse
+    import scipy.sparse as sparse
+    from pymatting import cf_laplacian, cg, ichol  # numba-compiled: imported only when needed
 
     is_fg = (tri == 255).ravel()
     is_known = is_fg | (tri == 0).ravel()
