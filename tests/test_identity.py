@@ -93,6 +93,17 @@ def test_bad_input_names_shape_and_dtype() -> None:
         idm.embedding(np.zeros((10, 10, 3), np.int32))
 
 
+def test_landmarks_variant(astronaut, astronaut_embedding) -> None:
+    """The 5-point alignment (a comparison of the measure, docs/benchmarks.md) is a different chip of
+    the same face: deterministic, close to the 68-point embedding, never confused with it silently."""
+    e5 = idm.embedding(astronaut.pixels, landmarks=5)
+    assert idm.distance(e5, idm.embedding(astronaut.pixels, landmarks=5)) == 0.0
+    # Measured 0.162 on this ~90 px face (two photos of one person are >= 0.26 apart).
+    assert 0.0 < idm.distance(e5, astronaut_embedding) < 0.25
+    with pytest.raises(ValueError, match="landmarks"):
+        idm.embedding(astronaut.pixels, landmarks=7)
+
+
 def test_measure_can_fail(astronaut, astronaut_embedding) -> None:
     """A harmless re-save stays close; a squeezed face (a changed face shape) is clearly far."""
     rgb = headshot.imageio.to_srgb8(astronaut.pixels)

@@ -5,6 +5,10 @@ the model behind the ``face_recognition`` package: HOG frontal detector, 68-poin
 ``compute_face_descriptor`` with one jitter). It is independent of MediaPipe, which the pipeline
 itself uses, so the pipeline cannot "agree with itself".
 
+The face chip is aligned on dlib's 68-point fit. (``face_recognition.face_encodings`` itself aligns
+on the 5-point predictor by default; ``landmarks=5`` gives that variant. It was compared on the dev
+photos and not adopted: docs/benchmarks.md, "Identity".)
+
 What the numbers mean (the scale from the project's design notes, with the medians and maxima measured
 over the astronaut and the 19 single-person dev photos by ``benchmarks/bench_identity.py``):
 
@@ -13,8 +17,8 @@ change                                          design notes             measure
 ==============================================  =======================  ==================
 JPEG quality-85 re-save                         ~0.04                    0.039 / 0.143
 2x downscale then upscale                       ~0.04                    0.053 / 0.161
-same photo reframed (rotate, scale, shift)      --                       0.055 / 0.205
-same photo, background replaced (matte)         --                       0.058 / 0.304
+same photo reframed (rotate, scale, shift)      --                       0.061 / 0.194
+same photo, background replaced (matte)         --                       0.046 / 0.196
 crude global brightness/contrast/warmth change  ~0.10
 blur                                            ~0.11
 two different photos of the same person         0.26-0.61 (median 0.39)
@@ -28,7 +32,7 @@ Know the measure's limits before blaming the pipeline:
 
 - It is not purely about the face: dlib's 150x150 face chip keeps a 25% margin, so hair and
   background around the face enter the embedding; replacing the background alone moves it
-  0.00-0.09 on the dev photos (0.30 on ``if_RD_d3.jpeg``), and the same output on two backdrop
+  0.00-0.08 on the dev photos (0.20 on ``if_RD_d3.jpeg``), and the same output on two backdrop
   colours can differ by 0.05.
 - It depends on dlib's own detector box and 68-point fit: on a small face (< ~100 px) or a tilted
   head where the fit slips (``if_RD_d3.jpeg``'s jaw line), even a JPEG re-save moves it 0.08-0.14.
@@ -51,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NoFaceForIdentity", "embedding", "distance", "distance_to", "identity_distance", "model_dir"]
+__all__ = ["LANDMARKS", "NoFaceForIdentity", "embedding", "distance", "distance_to", "identity_distance", "model_dir"]
 
 _INSTALL = "the identity measure needs the eval extra: pip install -e .[eval]"
 
@@ -74,17 +78,21 @@ def model_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 
+LANDMARKS = (68, 5)  # dlib shape predictors the face chip can be aligned on (68: the measure's)
+
+
 class _Models:
     def __init__(self, dlib: Any, folder: Path) -> None:
         files = {
-            "shape": folder / "shape_predictor_68_face_landmarks.dat",
+            68: folder / "shape_predictor_68_face_landmarks.dat",
+            5: folder / "shape_predictor_5_face_landmarks.dat",
             "resnet": folder / "dlib_face_recognition_resnet_model_v1.dat",
         }
         for f in files.values():
             if not f.is_file():
                 raise ImportError(f"model file {f} is missing; reinstall face-recognition-models ({_INSTALL})")
         self.detector = dlib.get_frontal_face_detector()
-        self.shape = dlib.shape_predictor(str(files["shape"]))
+        self.shape = {n: dlib.shape_predictor(str(files[n])) for n in LANDMARKS}
         self.resnet = dlib.face_recognition_model_v1(str(files["resnet"]))
         self.lock = threading.Lock()  # dlib objects are not documented as thread-safe
 
@@ -111,7 +119,7 @@ def _as_srgb8(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"image must be uint8 sRGB or float32 linear RGB, got dtype {arr.dtype}")
 
 
-def embedding(image: np.ndarray) -> np.ndarray:
+def embedding(image: np.ndarray, *, landmarks: int = 68) -> np.ndarray:
     """The dlib face-recognition embedding of the largest face in an image.
 
     Parameters
@@ -119,6 +127,9 @@ def embedding(image: np.ndarray) -> np.ndarray:
     image : ndarray, shape (H, W, 3)
         uint8 sRGB codes, or float32/float64 linear RGB in [0, 1] (the house format; converted
         with :func:`headshot.imageio.to_srgb8`).
+    landmarks : {68, 5}
+        The shape predictor the face chip is aligned on: 68 (the measure) or 5 (the default of
+        ``face_recognition.face_encodings``; a comparison only).
 
     Returns
     -------
@@ -129,10 +140,12 @@ def embedding(image: np.ndarray) -> np.ndarray:
     NoFaceForIdentity
         dlib's HOG detector finds no face, even with the image upsampled 2x.
     ValueError
-        Wrong shape or dtype.
+        Wrong shape or dtype, or ``landmarks`` not 68 or 5.
     ImportError
         The ``eval`` extra is not installed.
     """
+    if landmarks not in LANDMARKS:
+        raise ValueError(f"landmarks must be one of {LANDMARKS}, got {landmarks!r}")
     rgb = _as_srgb8(image)
     m = _models()
     with m.lock:
@@ -146,7 +159,7 @@ def embedding(image: np.ndarray) -> np.ndarray:
                 f"dlib found no face in the {rgb.shape[1]}x{rgb.shape[0]} image, so its identity cannot be measured"
             )
         rect = max(dets, key=lambda r: r.width() * r.height())
-        shape = m.shape(rgb, rect)
+        shape = m.shape[landmarks](rgb, rect)
         desc = m.resnet.compute_face_descriptor(rgb, shape, 1)
     return np.asarray(desc, dtype=np.float64)
 
@@ -170,12 +183,14 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b))
 
 
-def distance_to(e_in: np.ndarray | None, image: np.ndarray) -> float | None:
-    """Distance from a known embedding to the largest face of `image`; None when either is missing."""
+def distance_to(e_in: np.ndarray | None, image: np.ndarray, *, landmarks: int = 68) -> float | None:
+    """Distance from a known embedding to the largest face of `image`; None when either is missing.
+
+    ``e_in`` must have been made with the same ``landmarks`` (see :func:`embedding`)."""
     if e_in is None:
         return None
     try:
-        return distance(e_in, embedding(image))
+        return distance(e_in, embedding(image, landmarks=landmarks))
     except NoFaceForIdentity:
         return None
 
