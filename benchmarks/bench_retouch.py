@@ -200,7 +200,7 @@ def delta_e(a_lin: np.ndarray, b_lin: np.ndarray) -> float:
 def with_pixels(subject: Subject, pixels: np.ndarray, *, estimate: bool = True) -> Subject:
     """The same face, matte and framing with other pixels (colour re-estimated unless told not to)."""
     pixels = np.ascontiguousarray(pixels, dtype=np.float32)
-    est = colour_mod.estimate(pixels, subject.face) if estimate else subject.colour
+    est = colour_mod.estimate(pixels, subject.face, subject.matte.alpha) if estimate else subject.colour
     return replace(subject, photo=replace(subject.photo, pixels=pixels), levels=framing.pyramid(pixels), colour=est)
 
 

@@ -74,6 +74,29 @@ def test_console_script_version() -> None:
     assert r.returncode == 0 and r.stdout.startswith("headshot ")
 
 
+def test_no_native_log_noise(tmp_path: Path) -> None:
+    """A fresh process's first headshot prints the result and the advice, not MediaPipe's native
+    start-up notices (TFLite's delegate line, absl's W0000 warnings), which go straight to fd 2."""
+    r = subprocess.run([sys.executable, "-m", "headshot.cli", "make", str(ASTRONAUT), "--style", "grey",
+                        "--out", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == EXIT_OK, r.stderr
+    assert "✓ astronaut.jpg" in r.stdout
+    noise = [l for l in (r.stdout + r.stderr).splitlines()
+             if l.startswith(("W0000", "I0000", "E0000", "INFO: Created TensorFlow", "WARNING: All log messages"))]
+    assert noise == []
+
+
+def test_native_logs_on_request(tmp_path: Path) -> None:
+    """HEADSHOT_NATIVE_LOGS=1 keeps MediaPipe's notices, for debugging MediaPipe itself (which also
+    shows that the test above checks something that is there)."""
+    import os
+
+    r = subprocess.run([sys.executable, "-m", "headshot.cli", "check", str(ASTRONAUT)], capture_output=True,
+                       text=True, env={**os.environ, "HEADSHOT_NATIVE_LOGS": "1"})
+    assert r.returncode == EXIT_OK, r.stderr
+    assert "TensorFlow Lite" in r.stderr or "W0000" in r.stderr
+
+
 def test_make_over_the_bad_input_corpus(tmp_path: Path) -> None:
     """Every file of the generated corpus: a headshot or a one-line typed reason; never a traceback."""
     from tests import badinput

@@ -18,6 +18,7 @@ from headshot import colour, framing
 from headshot.face import region_mask
 from headshot.light import kelvin_to_rgb
 from headshot.presets import Tone, load_style
+from tests.conftest import SHARED_FACES, needs_shared
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
@@ -37,7 +38,7 @@ def _skin_mean(hs: headshot.Headshot, subject: headshot.Subject) -> np.ndarray:
 
 def _with_pixels(subject: headshot.Subject, pixels: np.ndarray) -> headshot.Subject:
     return replace(subject, photo=replace(subject.photo, pixels=pixels), levels=framing.pyramid(pixels),
-                   colour=colour.estimate(pixels, subject.face), _framed={})
+                   colour=colour.estimate(pixels, subject.face, subject.matte.alpha), _framed={})
 
 
 # ------------------------------------------------------------------------------------ pure functions
@@ -158,3 +159,75 @@ def test_correction_is_returned_and_can_be_given_back(astronaut_subject) -> None
     other = headshot.render(sub, "corporate", "linkedin", correction=warm)
     assert other.correction == warm
     assert not np.array_equal(other.image, hs.image)
+
+
+# --------------------------------------------------------------------- white on the subject, twice
+
+def _painted(sub, hair_rgb, collar_rgb, *, ruddy: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut with a ruddy face (red x e^ruddy on the face: her skin reads -0.25 on log R/G),
+    her hair repainted `hair_rgb` (luminance texture kept) and a collar of `collar_rgb` below the
+    chin, both on the subject. Returns (pixels, alpha at the photo's size)."""
+    import cv2
+
+    from headshot.matte import _height
+
+    px = sub.photo.pixels.copy()
+    h, w = px.shape[:2]
+    a = cv2.resize(sub.matte.alpha, (w, h), interpolation=cv2.INTER_LINEAR)
+    face = sub.face
+    face_m = region_mask(face, "face", (h, w)) > 0
+    px[face_m] *= np.array([np.exp(ruddy), 1.0, 1.0], np.float32)
+    height = _height(face, 1.0, (h, w))
+    texture = (px @ LUMA.astype(np.float32)) / max(float(np.median(px[face_m] @ LUMA)), 1e-3)
+    hair = (a > 0.99) & ~face_m & (height > 0)
+    px[hair] = np.clip(np.array(hair_rgb, np.float32) * np.clip(texture[hair], 0.8, 1.2)[:, None], 0, 0.94)
+    below = (a > 0.99) & (height < -face.chin_to_eyes) & (height > -1.6 * face.chin_to_eyes)
+    px[below] = np.array(collar_rgb, np.float32)
+    return np.clip(px, 0, 1).astype(np.float32), a
+
+
+def test_white_hair_and_collar_outweigh_a_ruddy_complexion(astronaut_subject) -> None:
+    """A ruddy face read against the average skin looks like a warm cast; white hair and a white
+    collar that agree say the light is neutral, and the estimate follows them (fr_biden.jpg's case:
+    its white hair was made mint). The choice moves with a cast (equivariant)."""
+    sub = astronaut_subject
+    px, a = _painted(sub, (0.8, 0.8, 0.8), (0.85, 0.85, 0.85))
+    plain = colour.estimate(px, sub.face)  # without the matte: skin and eyes only
+    est = colour.estimate(px, sub.face, a)
+    assert "subject_white" not in plain.evidence and "subject_white" in est.evidence
+    white = est.evidence["subject_white"]
+    assert abs(white["r"]) < 0.03 and abs(white["b"]) < 0.03  # the painted white is neutral
+    assert plain.cast[0] > 0.2  # the ruddy skin alone reads as a warm cast ...
+    assert abs(est.cast[0]) < 0.6 * plain.cast[0] - 0.05  # ... the whites take most of it back
+    # Equivariance: the same scene under a warm light gives the same estimate plus that light.
+    shift = np.array([0.3, -0.2])
+    # (darkened too, so that nothing clips: clipping is not a cast)
+    warm = (px * 0.6 * np.exp(np.array([shift[0], 0.0, shift[1]], np.float32))).astype(np.float32)
+    assert warm.max() < 1.0
+    est_w = colour.estimate(warm, sub.face, a)
+    assert "subject_white" in est_w.evidence
+    assert np.allclose(np.array(est_w.cast) - shift, est.cast, atol=0.02)
+
+
+@pytest.mark.parametrize("collar", [(0.55, 0.8, 0.94), None], ids=["light-blue collar", "no collar"])
+def test_one_white_surface_alone_is_not_trusted_that_far(astronaut_subject, collar) -> None:
+    """White hair over a light-blue collar (they disagree), or white hair with nothing bright below
+    the chin: no subject-white evidence, the estimate is the skin's and the eyes'."""
+    sub = astronaut_subject
+    px, a = _painted(sub, (0.8, 0.8, 0.8), collar if collar is not None else (0.02, 0.02, 0.02))
+    est = colour.estimate(px, sub.face, a)
+    assert "subject_white" not in est.evidence
+    assert est.cast == colour.estimate(px, sub.face).cast
+
+
+@needs_shared
+def test_fr_biden_white_hair_stays_white() -> None:
+    """The dev photo that showed it: white hair and collar under near-neutral light on a ruddy face.
+    Measured: the hair's brightest third at log R/G -0.33 in the finished headshot before, -0.06
+    after; the estimate's log R/G 0.42 before, 0.14 after."""
+    path = SHARED_FACES / "fr_biden.jpg"
+    if not path.is_file():
+        pytest.skip("fr_biden.jpg is not in ../shared/faces")
+    sub = headshot.analyse(headshot.load(path))
+    assert "subject_white" in sub.colour.evidence
+    assert sub.colour.cast[0] < 0.2

@@ -9,7 +9,14 @@ of evidence, each giving the illuminant as a shift in log-chromaticity (log R/G,
   sclera's own slightly warm colour (:data:`SCLERA_LC`); weighted by how many pixels there are;
 - **neutral surfaces of the scene** (a white shirt, a grey wall, paper): pixels outside the face
   that are nearly grey once the first two are corrected; a saturated wall or a coloured shirt is
-  too far from grey to be chosen, so it cannot pull the skin toward its complementary colour.
+  too far from grey to be chosen, so it cannot pull the skin toward its complementary colour;
+- **white on the subject, twice** (white or grey hair above the face *and* a white collar or shirt
+  below it, both brighter than the skin): when the two agree on one colour, that colour is the
+  light's, even far from what the skin says. Skin varies between people far more than a white
+  collar does: a ruddy complexion read against :data:`SKIN_LC` looks like a warm cast, and
+  correcting it turned white hair and a white collar mint (``fr_biden.jpg``: skin +0.32 on log R/G,
+  hair and collar +0.05). One bright surface alone is not trusted that far (a light-blue shirt or
+  blond hair would pass), two different surfaces of one colour are.
 
 Every piece is *equivariant*: a photo with a colour cast gives the same estimate plus the cast (the
 neutral pixels are chosen after the preliminary correction, so the choice itself moves with the
@@ -69,6 +76,15 @@ WORK_FACE_WIDTH = 200  # px: the estimate is made on a copy with the face about 
 NEUTRAL_RADIUS = 0.10  # log-chroma distance from grey (after the first correction) of a "neutral" pixel
 MONO_SPREAD = 0.04  # 90th percentile of chromaticity spread below which a photo is monochrome
 MAX_CAST = 0.6  # |log| gain per channel at most (about a 2000 K shift from daylight)
+# White on the subject (hair above the face, collar or shirt below it): searched up to this far
+# from the first estimate (log-chroma), in clusters of this radius; the two must agree within
+# SUBJECT_AGREE, each cover at least SUBJECT_MIN_AREA of the face's area, and then weigh
+# SUBJECT_WEIGHT (skin weighs 1): two surfaces agreeing on one colour say more than a complexion.
+SUBJECT_SEARCH = 0.5
+SUBJECT_RADIUS = 0.08
+SUBJECT_AGREE = 0.1
+SUBJECT_MIN_AREA = 0.05
+SUBJECT_WEIGHT = 6.0
 
 
 def log_chroma(rgb: np.ndarray) -> np.ndarray:
@@ -185,8 +201,8 @@ def estimate(image: np.ndarray, face: Face, alpha: np.ndarray | None = None) -> 
     face : Face
         Landmarks in the image's pixels.
     alpha : ndarray, shape (h, w), float32 in [0, 1], optional
-        The subject's matte at any resolution (resized here); not needed, but with it the scene's
-        neutrals are looked for on the background and the clothes separately from the face.
+        The subject's matte at any resolution (resized here). Without it the white on the subject
+        (hair and collar agreeing, see above) is not looked for.
 
     Returns
     -------
@@ -262,8 +278,82 @@ def estimate(image: np.ndarray, face: Face, alpha: np.ndarray | None = None) -> 
             shifts.append((s, wgt))
             evidence["neutral"] = {"r": float(s[0]), "b": float(s[1]), "weight": wgt,
                                    "pixels": float(np.count_nonzero(near) / scale**2)}
+    if alpha is not None:
+        a = cv2.resize(alpha.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+        skin_y = float(np.median(work[skin_mask] @ LUMA)) if skin_mask.any() else 0.0
+        found = _subject_white(work, a, face, scale, face_mask, first, skin_y)
+        if found is not None:
+            s, n = found
+            shifts.append((s, SUBJECT_WEIGHT))
+            evidence["subject_white"] = {"r": float(s[0]), "b": float(s[1]), "weight": SUBJECT_WEIGHT,
+                                         "pixels": float(n / scale**2)}
     cast = np.clip(combine(shifts), -MAX_CAST, MAX_CAST)
     return ColourEstimate(cast=(float(cast[0]), float(cast[1])), evidence=evidence)
+
+
+def _densest(lc: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The centre of the densest cluster of log-chroma offsets (radius :data:`SUBJECT_RADIUS`) within
+    :data:`SUBJECT_SEARCH` of the origin, refined to the median of its members; with its size.
+
+    A 2-D histogram convolved with a disc (numpy has no mean-shift; this is its one-step form).
+    Clusters whose centre lies on the search's rim are the edge of something farther away (the
+    forehead's skin, blond hair), not a cluster of their own, and are not returned.
+    """
+    if len(lc) == 0:
+        return None
+    step = 0.02
+    edges = np.arange(-SUBJECT_SEARCH - SUBJECT_RADIUS, SUBJECT_SEARCH + SUBJECT_RADIUS + step / 2, step)
+    hist, _, _ = np.histogram2d(lc[:, 0], lc[:, 1], bins=(edges, edges))
+    k = int(round(SUBJECT_RADIUS / step))
+    yy, xx = np.mgrid[-k:k + 1, -k:k + 1]
+    disc = (xx * xx + yy * yy <= k * k).astype(np.float32)
+    dens = cv2.filter2D(hist.astype(np.float32), -1, disc, borderType=cv2.BORDER_CONSTANT)
+    centres = (edges[:-1] + edges[1:]) / 2
+    cr, cb = np.meshgrid(centres, centres, indexing="ij")
+    dens[np.hypot(cr, cb) > SUBJECT_SEARCH] = 0.0
+    i, j = np.unravel_index(int(np.argmax(dens)), dens.shape)
+    c = np.array([centres[i], centres[j]])
+    # The density is flat across a disc round a tight cluster, so the argmax can sit on its rim: two
+    # steps toward the members' median (mean shift with a median) find its middle.
+    for reach in (1.5 * SUBJECT_RADIUS, SUBJECT_RADIUS):
+        member = np.hypot(*(lc - c).T) <= reach
+        if not member.any():
+            return None
+        c = np.median(lc[member], axis=0).astype(np.float64)
+    if np.hypot(*c) > SUBJECT_SEARCH - 2 * step:
+        return None
+    return c, int(np.count_nonzero(member))
+
+
+def _subject_white(work: np.ndarray, alpha: np.ndarray, face: Face, scale: float, face_mask: np.ndarray,
+                   first: np.ndarray, skin_y: float) -> tuple[np.ndarray, int] | None:
+    """The light's colour read from white on the subject: the densest bright cluster of the hair
+    above the eyes and of the clothes below the chin, when the two agree (see the module's notes).
+
+    Offsets are taken from the first estimate, so the choice moves with a cast (equivariant).
+    Returns (the implied shift, the member pixels at ``work``'s scale) or None.
+    """
+    h, w = work.shape[:2]
+    em = face.eye_mid * scale
+    up = face.up
+    height = (np.arange(w, dtype=np.float32)[None, :] - np.float32(em[0])) * np.float32(up[0]) + (
+        np.arange(h, dtype=np.float32)[:, None] - np.float32(em[1])) * np.float32(up[1])
+    y = work @ LUMA
+    ok = ((alpha > 0.95) & ~face_mask & (y > max(0.02, skin_y)) & (work.max(axis=2) < 0.95)
+          & (work.min(axis=2) > 0.003))
+    min_n = SUBJECT_MIN_AREA * (face.width * scale) ** 2
+    found = []
+    for zone in (ok & (height > 0), ok & (height < -face.chin_to_eyes * scale)):
+        if np.count_nonzero(zone) < min_n:
+            return None
+        c = _densest(log_chroma(work[zone]) - first.astype(np.float32))
+        if c is None or c[1] < min_n:
+            return None
+        found.append(c)
+    (c1, n1), (c2, n2) = found
+    if np.hypot(*(c1 - c2)) > SUBJECT_AGREE:
+        return None
+    return first + (c1 * n1 + c2 * n2) / (n1 + n2), n1 + n2
 
 
 def exposure_gain(face_luminance: float, tone: Tone) -> float:

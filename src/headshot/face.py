@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ._native import Quiet, quiet_stderr
 from .errors import NoFaceError, SeveralFacesError
 from .imageio import to_srgb8
 
@@ -213,14 +214,17 @@ def _models() -> _Models:
     # Imported here, not at module import: mediapipe takes a second to import and starts TFLite.
     import mediapipe as mp
 
-    return _Models(
-        detector_full=mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.4),
-        detector_short=mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.4),
-        mesh=mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.4
-        ),
-        lock=threading.Lock(),
-    )
+    # Built, and run the first time, with MediaPipe's native start-up notices kept off the terminal.
+    with quiet_stderr():
+        detection = mp.solutions.face_detection.FaceDetection
+        return _Models(
+            detector_full=Quiet(detection(model_selection=1, min_detection_confidence=0.4)),
+            detector_short=Quiet(detection(model_selection=0, min_detection_confidence=0.4)),
+            mesh=Quiet(mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.4
+            )),
+            lock=threading.Lock(),
+        )
 
 
 def resize_max(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:

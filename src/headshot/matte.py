@@ -37,6 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ._native import Quiet, quiet_stderr
 from .face import Face, region_mask
 from .imageio import to_srgb8
 
@@ -129,8 +130,10 @@ class Matte:
 def _segmenter() -> tuple[Any, threading.Lock]:
     import mediapipe as mp
 
-    # model_selection=0: the 256x256 "general" model (the landscape one is 144x256).
-    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0), threading.Lock()
+    # model_selection=0: the 256x256 "general" model (the landscape one is 144x256). Built, and run
+    # the first time, with MediaPipe's native start-up notices kept off the terminal.
+    with quiet_stderr():
+        return Quiet(mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)), threading.Lock()
 
 
 def _touching_edges(alpha: np.ndarray, threshold: float = 0.5, min_fraction: float = 0.02) -> tuple[str, ...]:

@@ -224,7 +224,7 @@ def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "la
     timings["geometry"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    cast = colour_mod.estimate(photo.pixels, face)
+    cast = colour_mod.estimate(photo.pixels, face, matte.alpha)
     timings["colour"] = time.perf_counter() - t
     return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings,
                    levels=levels, geometry=geom, illumination=illum, colour=cast)
