@@ -169,7 +169,7 @@ def _painted(sub, hair_rgb, collar_rgb, *, ruddy: float = 0.6) -> tuple[np.ndarr
     chin, both on the subject. Returns (pixels, alpha at the photo's size)."""
     import cv2
 
-    from headshot.matte import _height
+    from headshot.face import height_map
 
     px = sub.photo.pixels.copy()
     h, w = px.shape[:2]
@@ -177,7 +177,7 @@ def _painted(sub, hair_rgb, collar_rgb, *, ruddy: float = 0.6) -> tuple[np.ndarr
     face = sub.face
     face_m = region_mask(face, "face", (h, w)) > 0
     px[face_m] *= np.array([np.exp(ruddy), 1.0, 1.0], np.float32)
-    height = _height(face, 1.0, (h, w))
+    height = height_map(face, 1.0, (h, w))
     texture = (px @ LUMA.astype(np.float32)) / max(float(np.median(px[face_m] @ LUMA)), 1e-3)
     hair = (a > 0.99) & ~face_m & (height > 0)
     px[hair] = np.clip(np.array(hair_rgb, np.float32) * np.clip(texture[hair], 0.8, 1.2)[:, None], 0, 0.94)

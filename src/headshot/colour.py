@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .face import LEFT_EYE, LEFT_IRIS, LEFT_IRIS_CENTER, RIGHT_EYE, RIGHT_IRIS, RIGHT_IRIS_CENTER, Face, region_mask
+from .face import (LEFT_EYE, LEFT_IRIS, LEFT_IRIS_CENTER, RIGHT_EYE, RIGHT_IRIS, RIGHT_IRIS_CENTER, Face, height_map,
+                   region_mask)
 from .presets import TeamLook, Tone
 
 __all__ = [
@@ -333,11 +334,7 @@ def _subject_white(work: np.ndarray, alpha: np.ndarray, face: Face, scale: float
     Offsets are taken from the first estimate, so the choice moves with a cast (equivariant).
     Returns (the implied shift, the member pixels at ``work``'s scale) or None.
     """
-    h, w = work.shape[:2]
-    em = face.eye_mid * scale
-    up = face.up
-    height = (np.arange(w, dtype=np.float32)[None, :] - np.float32(em[0])) * np.float32(up[0]) + (
-        np.arange(h, dtype=np.float32)[:, None] - np.float32(em[1])) * np.float32(up[1])
+    height = height_map(face, scale, work.shape[:2])
     y = work @ LUMA
     ok = ((alpha > 0.95) & ~face_mask & (y > max(0.02, skin_y)) & (work.max(axis=2) < 0.95)
           & (work.min(axis=2) > 0.003))

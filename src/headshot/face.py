@@ -41,6 +41,7 @@ __all__ = [
     "relocate",
     "resize_max",
     "estimate_pose",
+    "height_map",
 ]
 
 DETECT_SIDE = 1024
@@ -225,6 +226,19 @@ def _models() -> _Models:
             )),
             lock=threading.Lock(),
         )
+
+
+def height_map(face: Face, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """Each pixel's height above the eyes along the face's up axis, in map pixels (float32).
+
+    ``shape`` is the map's (h, w) and ``scale`` its pixels per photo pixel: positive above the eye
+    line (the hair), below ``-face.chin_to_eyes * scale`` under the chin.
+    """
+    h, w = shape
+    em = face.eye_mid * scale
+    up = face.up
+    return (np.arange(w, dtype=np.float32)[None, :] - np.float32(em[0])) * np.float32(up[0]) + (
+        np.arange(h, dtype=np.float32)[:, None] - np.float32(em[1])) * np.float32(up[1])
 
 
 def resize_max(img: np.ndarray, side: int) -> tuple[np.ndarray, float]:

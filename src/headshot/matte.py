@@ -38,7 +38,7 @@ import cv2
 import numpy as np
 
 from ._native import Quiet, quiet_stderr
-from .face import Face, region_mask
+from .face import Face, height_map, region_mask
 from .imageio import to_srgb8
 
 __all__ = ["Matte", "compute", "trimap", "WORK_SIDE", "SOLVE_FACE_WIDTH"]
@@ -314,7 +314,7 @@ def trimap(coarse: np.ndarray, face: Face, scale: float) -> np.ndarray:
     person = keep[labels]
 
     # The hair zone: everything above the chin, measured along the face's own up direction.
-    hair = _height(face, scale, (h, w)) > -np.float32(face.chin_to_eyes * scale)
+    hair = height_map(face, scale, (h, w)) > -np.float32(face.chin_to_eyes * scale)
 
     def r(frac: float) -> int:
         return max(1, int(round(frac * fw)))
@@ -364,18 +364,9 @@ def _solve_band(image: np.ndarray, tri: np.ndarray, coarse: np.ndarray) -> np.nd
     return np.clip(alpha.reshape(tri.shape), 0.0, 1.0)
 
 
-def _height(face: Face, scale: float, shape: tuple[int, int]) -> np.ndarray:
-    """Each pixel's height above the eyes along the face's up axis, in map pixels (float32)."""
-    h, w = shape
-    em = face.eye_mid * scale
-    up = face.up
-    return (np.arange(w, dtype=np.float32)[None, :] - np.float32(em[0])) * np.float32(up[0]) + (
-        np.arange(h, dtype=np.float32)[:, None] - np.float32(em[1])) * np.float32(up[1])
-
-
 def _below(face: Face, scale: float, shape: tuple[int, int], head_heights: float) -> np.ndarray:
     """Pixels more than `head_heights` head heights below the eyes (along the face's up axis)."""
-    return _height(face, scale, shape) < -np.float32(head_heights * face.head_height * scale)
+    return height_map(face, scale, shape) < -np.float32(head_heights * face.head_height * scale)
 
 
 def _bbox(mask: np.ndarray, pad: int) -> tuple[int, int, int, int]:
