@@ -172,7 +172,9 @@ def _json_default(o: Any) -> Any:
 
 
 def quiet_native_logs() -> None:
-    """Silence TensorFlow Lite / absl chatter on stderr that would bury the tables."""
+    """Ask native libraries for less chatter on stderr. MediaPipe's own start-up notices ignore these
+    variables (0.10.21: absl logging and TFLite's logger); headshot keeps those off stderr itself
+    (``src/headshot/_native.py``)."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
