@@ -55,9 +55,8 @@ KNOWN_FRAMING_MISSES = {
     # 0.89 deg without the white balance and 1.13 deg with it: the colour alone moves MediaPipe's
     # re-detected roll by 0.24 deg on this photo.
     "fn_kate_siegel_1.jpg": "linkedin: re-detected roll 1.13 deg > 1.0 (0.89 deg before white balance)",
-    # Same measure, moved by the retouch's pixels (no pixel moves): with every red fleck healed
-    # (the 200 most visible on this 3105 px photo) MediaPipe re-detects 1.07 deg on the website crop.
-    "fn_paul_rudd_1.jpg": "website: re-detected roll 1.07 deg > 1.0 with the natural retouch healing 200 flecks",
+    # (fn_paul_rudd_1.jpg was listed here until 2026-11-23: website 1.07 deg with the natural retouch
+    # healing 200 red flecks; since blemishes must have blood's colour it passes.)
 }
 
 

@@ -159,6 +159,23 @@ def test_red_spots_are_healed_and_a_mole_is_kept(shot) -> None:
     assert deltaE_ciede2000(_lab_mean(gone.image, *mole), _lab_mean(clean, *mole)) < 0.5 * before
 
 
+def test_a_reddened_shadow_is_not_a_blemish(shot) -> None:
+    """A blob 1.56x as dark as it is red (a shadow in a fold, reddened by light scattered through
+    the skin: if_RD_d1's inner eye corner and nasolabial fold measure 1.5-1.8x) is kept; a blood-
+    coloured spot of the same size beside it (1.05x) is healed."""
+    fg, alpha, face = shot
+    lm = face.landmarks[:, :2]
+    shadow_c, spot_c, r = lm[50], lm[280], 6.0
+    marked = _mark(_mark(fg, shadow_c, r, (0.82, 0.64, 0.64)), spot_c, r, (0.92, 0.70, 0.75))
+    nat = Retouch()
+    clean = retouch.apply(fg, alpha, face, nat).image
+    out = retouch.apply(marked, alpha, face, nat).image
+    for c, kept in ((shadow_c, True), (spot_c, False)):
+        before = deltaE_ciede2000(_lab_mean(marked, c, r), _lab_mean(fg, c, r))
+        after = deltaE_ciede2000(_lab_mean(out, c, r), _lab_mean(clean, c, r))
+        assert (after >= 0.8 * before) if kept else (after <= 0.2 * before), (kept, before, after)
+
+
 def test_a_spot_in_a_crease_keeps_the_crease(shot) -> None:
     """A red spot sitting on a crease: healing takes the spot, not the crease under it (a fill from
     the rim alone leaves the spot 2-4 L* too light there)."""
