@@ -10,9 +10,11 @@ graph opens its calculators on worker threads after construction, and they print
 frame's result is the only sign they are done) and run on its first real frame with descriptor 2
 pointed at ``/dev/null``; later frames print nothing.
 
-A failure inside still raises its Python exception after descriptor 2 is restored, so nothing a
-user needs is lost; only the native notices of that window are. ``HEADSHOT_NATIVE_LOGS=1`` keeps
-them (for debugging MediaPipe itself).
+A failure inside still raises its Python exception after descriptor 2 is restored. The redirect is
+process-wide, so whatever another thread writes to stderr in that window (once per process, while
+the models start: a fraction of a second) is lost too; the web studio and team runs analyse in
+worker processes of their own, so their servers' logs are not affected. ``HEADSHOT_NATIVE_LOGS=1``
+keeps everything (for debugging MediaPipe itself).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 __all__ = ["quiet_stderr", "Quiet"]
 
@@ -64,8 +68,6 @@ class Quiet:
     """
 
     def __init__(self, solution: Any) -> None:
-        import numpy as np
-
         self._solution = solution
         self._first = True
         solution.process(np.full((64, 64, 3), 128, dtype=np.uint8))

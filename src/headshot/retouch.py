@@ -14,7 +14,8 @@ touched by a step that was not meant for them:
   found on the skin's redness (log R/G, which shading does not change), and healed the way the
   healing brush does it: the spot's smooth colour is filled in from the skin around it and its fine
   texture is taken from a nearby patch of skin. What is kept, unless the style sets ``marks``: any
-  mark that is mostly darker rather than redder (moles, freckles, lentigines: melanin), darker than
+  mark darker than blood's colour would make it (:data:`RED_RATIO`: moles, freckles, lentigines,
+  i.e. melanin, and shadows in folds reddened by light scattered through the skin), darker than
   :data:`MOLE_DARK`, larger than :data:`SPOT_MAX` face widths in radius, or long rather than round
   (lines, scars, hairs). The thresholds are in docs/retouch.md.
 - **Shine**: the white (specular) part of hot spots, separated from the skin's own colour with the
