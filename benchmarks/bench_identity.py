@@ -17,10 +17,15 @@ own bounds, ``benchmarks/bench_retouch.py``, and are reported here for reference
 
 ``--landmarks 5`` aligns dlib's face chip on its 5-point predictor (``face_recognition.face_encodings``'
 default) instead of the measure's 68-point fit: a comparison of the measure itself, not a figure.
+``--aligned`` cuts every chip at the input's own 68-point fit, mapped through each image's geometry
+(the crop for the outputs and "reframe only", unchanged for the others), instead of fitting the 68
+points on each image anew: input and output chips then cover the same part of the face, and the
+distance holds what changed in the pixels without the fit's own jitter. Also a comparison, not a
+figure.
 
-Writes ``bench-output/identity[-finished][-5pt].{md,json}``.
+Writes ``bench-output/identity[-finished][-5pt|-aligned].{md,json}``.
 
-Run: ``python benchmarks/bench_identity.py [--finished] [--landmarks 68|5]``
+Run: ``python benchmarks/bench_identity.py [--finished] [--landmarks 68|5 | --aligned]``
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ def backdrop_only(subject: headshot.Subject, style: str = "corporate") -> np.nda
     return (px * alpha + bg * (1.0 - alpha)).astype(np.float32)
 
 
-def run(landmarks: int = 68, finished: bool = False) -> dict[str, Any]:
+def run(landmarks: int = 68, finished: bool = False, aligned: bool = False) -> dict[str, Any]:
     photos, skip_note = C.photo_set()
     variants = [(s, p) for p in PLATFORMS for s in DEFAULT_STYLES]
     styles = {s: headshot.load_style(s) for s in DEFAULT_STYLES}
@@ -92,22 +97,27 @@ def run(landmarks: int = 68, finished: bool = False) -> dict[str, Any]:
             results.append(row)
             continue
         try:
-            e_in = idm.embedding(photo.pixels, landmarks=landmarks)
+            pts = idm.fit_landmarks(photo.pixels) if aligned else None
+            e_in = idm.embedding_at(photo.pixels, pts) if aligned else idm.embedding(photo.pixels, landmarks=landmarks)
         except idm.NoFaceForIdentity as e:
             row["error"] = f"identity: {e}"
             problems.append(f"{ref.name}: dlib finds no face in the input")
             results.append(row)
             continue
-        row["jpeg85"] = idm.distance_to(e_in, jpeg_resave(photo.pixels), landmarks=landmarks)
-        row["down_up_2x"] = idm.distance_to(e_in, down_up(photo.pixels), landmarks=landmarks)
+
+        def dist(image: np.ndarray, crop: framing.Crop | None = None) -> float | None:
+            if pts is None:
+                return idm.distance_to(e_in, image, landmarks=landmarks)
+            return idm.distance(e_in, idm.embedding_at(image, pts if crop is None else crop.apply(pts)))
+        row["jpeg85"] = dist(jpeg_resave(photo.pixels))
+        row["down_up_2x"] = dist(down_up(photo.pixels))
         outs: dict[str, float | None] = {}
         for st, pf in variants:
             hs = headshot.render(subject, styles[st], pf, retouch=retouch)
             if (st, pf) == variants[0]:
-                row["reframe_only"] = idm.distance_to(e_in, framing.warp_image(photo.pixels, hs.crop),
-                                                      landmarks=landmarks)
-                row["backdrop_only"] = idm.distance_to(e_in, backdrop_only(subject, st), landmarks=landmarks)
-            d = idm.distance_to(e_in, hs.image, landmarks=landmarks)
+                row["reframe_only"] = dist(framing.warp_image(photo.pixels, hs.crop), hs.crop)
+                row["backdrop_only"] = dist(backdrop_only(subject, st))
+            d = dist(hs.image, hs.crop)
             outs[f"{st}/{pf}"] = d
             if d is None:
                 problems.append(f"{ref.name}: dlib finds no face in the {st}/{pf} output")
@@ -174,7 +184,8 @@ def run(landmarks: int = 68, finished: bool = False) -> dict[str, Any]:
         "## Identity (dlib ResNet embedding distance, input -> output)"
         + (", as rendered (the styles' natural retouch and white balance)" if finished else
            ", no retouch or white balance (the foundation's promise)")
-        + ("" if landmarks == 68 else f", face chip aligned on dlib's {landmarks}-point predictor"),
+        + ("" if landmarks == 68 else f", face chip aligned on dlib's {landmarks}-point predictor")
+        + (", every chip cut at the input's own 68-point fit (mapped through the crop)" if aligned else ""),
         "",
         f"Styles {', '.join(DEFAULT_STYLES)} on {' and '.join(PLATFORMS)}; references in the same run: "
         f"input -> JPEG q85 re-save, input -> 2x down-up, input -> reframe only (the LinkedIn crop applied "
@@ -212,9 +223,11 @@ def run(landmarks: int = 68, finished: bool = False) -> dict[str, Any]:
         md.append("Problems: " + "; ".join(problems))
     md.append(f"\n{C.machine()['cpu_count']} cores; {elapsed:.1f} s.")
     markdown = "\n".join(md)
-    data = {"benchmark": "identity", "landmarks": landmarks, "finished": finished, "machine": C.machine(),
+    data = {"benchmark": "identity", "landmarks": landmarks, "aligned": aligned, "finished": finished,
+            "machine": C.machine(),
             "summary": summary, "results": results, "skip_note": skip_note}
-    name = "identity" + ("-finished" if finished else "") + ("" if landmarks == 68 else f"-{landmarks}pt")
+    name = ("identity" + ("-finished" if finished else "") + ("" if landmarks == 68 else f"-{landmarks}pt")
+            + ("-aligned" if aligned else ""))
     C.write_outputs(name, markdown, data)
     return {"name": "identity", "markdown": markdown, "pass": passed, "summary": summary}
 
@@ -223,10 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--landmarks", type=int, choices=idm.LANDMARKS, default=68,
                     help="dlib shape predictor the face chip is aligned on (default 68: the measure)")
+    ap.add_argument("--aligned", action="store_true",
+                    help="cut every chip at the input's own 68-point fit mapped through the crop (a comparison)")
     ap.add_argument("--finished", action="store_true",
                     help="render with the styles' retouch and white balance, as a user gets them (reference only)")
     args = ap.parse_args(argv)
-    res = run(args.landmarks, args.finished)
+    if args.aligned and args.landmarks != 68:
+        ap.error("--aligned uses the 68-point fit; leave --landmarks out")
+    res = run(args.landmarks, args.finished, args.aligned)
     print(res["markdown"])
     return 0 if res["pass"] else 1
 

@@ -104,6 +104,22 @@ def test_landmarks_variant(astronaut, astronaut_embedding) -> None:
         idm.embedding(astronaut.pixels, landmarks=7)
 
 
+def test_chip_at_given_points(astronaut, astronaut_embedding) -> None:
+    """embedding_at on dlib's own fit is the measure's embedding; on the fit mapped through a crop it
+    follows the face into the output (a comparison of the measure, docs/benchmarks.md)."""
+    pts = idm.fit_landmarks(astronaut.pixels)
+    assert pts.shape == (68, 2) and pts.dtype == np.float64
+    assert idm.distance(idm.embedding_at(astronaut.pixels, pts), astronaut_embedding) == 0.0
+    # The photo shifted by whole pixels (padded): the mapped points cut the very same chip.
+    shifted = np.pad(astronaut.pixels, ((30, 0), (50, 0), (0, 0)), mode="edge")
+    moved = pts + np.array([50.0, 30.0])
+    assert idm.distance(astronaut_embedding, idm.embedding_at(shifted, moved)) == 0.0
+    # Points that miss the face cut another chip: far.
+    assert idm.distance(astronaut_embedding, idm.embedding_at(shifted, pts + 120.0)) > 0.3
+    with pytest.raises(ValueError, match="68"):
+        idm.embedding_at(astronaut.pixels, pts[:5])
+
+
 def test_measure_can_fail(astronaut, astronaut_embedding) -> None:
     """A harmless re-save stays close; a squeezed face (a changed face shape) is clearly far."""
     rgb = headshot.imageio.to_srgb8(astronaut.pixels)

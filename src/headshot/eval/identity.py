@@ -55,7 +55,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LANDMARKS", "NoFaceForIdentity", "embedding", "distance", "distance_to", "identity_distance", "model_dir"]
+__all__ = ["LANDMARKS", "NoFaceForIdentity", "embedding", "embedding_at", "fit_landmarks", "distance", "distance_to",
+           "identity_distance", "model_dir"]
 
 _INSTALL = "the identity measure needs the eval extra: pip install -e .[eval]"
 
@@ -149,17 +150,83 @@ def embedding(image: np.ndarray, *, landmarks: int = 68) -> np.ndarray:
     rgb = _as_srgb8(image)
     m = _models()
     with m.lock:
-        dets = []
-        for upsample in (1, 2):
-            dets = list(m.detector(rgb, upsample))
-            if dets:
-                break
-        if not dets:
-            raise NoFaceForIdentity(
-                f"dlib found no face in the {rgb.shape[1]}x{rgb.shape[0]} image, so its identity cannot be measured"
-            )
-        rect = max(dets, key=lambda r: r.width() * r.height())
-        shape = m.shape[landmarks](rgb, rect)
+        shape = m.shape[landmarks](rgb, _largest_face(m, rgb))
+        desc = m.resnet.compute_face_descriptor(rgb, shape, 1)
+    return np.asarray(desc, dtype=np.float64)
+
+
+def _largest_face(m: _Models, rgb: np.ndarray) -> Any:
+    """dlib's detector box of the largest face (upsampling 2x when none is found at 1x); call under m.lock."""
+    dets = []
+    for upsample in (1, 2):
+        dets = list(m.detector(rgb, upsample))
+        if dets:
+            break
+    if not dets:
+        raise NoFaceForIdentity(
+            f"dlib found no face in the {rgb.shape[1]}x{rgb.shape[0]} image, so its identity cannot be measured"
+        )
+    return max(dets, key=lambda r: r.width() * r.height())
+
+
+def fit_landmarks(image: np.ndarray) -> np.ndarray:
+    """dlib's 68-point fit of the largest face in an image (the points the measure aligns its chip on).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        As for :func:`embedding`.
+
+    Returns
+    -------
+    ndarray, shape (68, 2), float64
+        (x, y) pixel positions.
+
+    Raises
+    ------
+    NoFaceForIdentity, ValueError, ImportError
+        As for :func:`embedding`.
+    """
+    rgb = _as_srgb8(image)
+    m = _models()
+    with m.lock:
+        shape = m.shape[68](rgb, _largest_face(m, rgb))
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
+
+
+def embedding_at(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The embedding of the face chip aligned on given 68 points instead of dlib's own fit.
+
+    A comparison of the measure, not the measure: with the input's :func:`fit_landmarks` mapped
+    through an output's crop (:meth:`headshot.framing.Crop.apply`), input and output chips are cut
+    at the same place on the face, so the distance holds what changed in the pixels and none of the
+    68-point fit's own jitter between two images (which alone moves a JPEG re-save of
+    ``if_RD_d3.jpeg`` by 0.14; docs/benchmarks.md, "Identity"). dlib takes whole-pixel points: the
+    positions are rounded (at most half a pixel, on a chip fitted to 68 of them).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3)
+        As for :func:`embedding`.
+    points : ndarray, shape (68, 2)
+        (x, y) in ``image``'s pixels, in dlib's 68-point order.
+
+    Returns
+    -------
+    ndarray, shape (128,), float64
+    """
+    import dlib
+
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape != (68, 2) or not np.all(np.isfinite(pts)):
+        raise ValueError(f"points must be 68 finite (x, y) pairs, got shape {pts.shape}")
+    rgb = _as_srgb8(image)
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+    parts = [dlib.point(int(round(x)), int(round(y))) for x, y in pts]
+    shape = dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)), parts)
+    m = _models()
+    with m.lock:
         desc = m.resnet.compute_face_descriptor(rgb, shape, 1)
     return np.asarray(desc, dtype=np.float64)
 
