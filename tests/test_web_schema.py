@@ -9,7 +9,7 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import positive_data_acceptance  # noqa: E402
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance  # noqa: E402
 
 from headshot.web import Settings  # noqa: E402
 from headshot.web.app import create_app  # noqa: E402
@@ -33,5 +33,13 @@ def test_the_api_never_fails_and_keeps_to_its_spec(case) -> None:  # type: ignor
     # Every default check runs (server errors, status codes, content types, response schemas, headers,
     # negative data rejected...). One is left out for the upload only: "a schema-valid request is
     # accepted" cannot hold there, since a schema-valid file is arbitrary bytes, not a photo (415).
-    excluded = [positive_data_acceptance] if case.path == "/api/jobs" and case.method == "POST" else []
+    upload = case.path == "/api/jobs" and case.method == "POST"
+    excluded = [positive_data_acceptance] if upload else []
+    # "Schema-violating data is rejected" cannot hold either where the violation does not reach the
+    # wire: a form field turned into an array of at most one item is sent as no part or one part,
+    # the very request of a field left out or given once (a valid upload). Longer arrays are sent as
+    # repeated parts, which the API refuses, and are still checked.
+    if upload and isinstance(case.body, dict) and any(
+            k != "photos" and isinstance(v, list) and len(v) <= 1 for k, v in case.body.items()):
+        excluded.append(negative_data_rejection)
     case.call_and_validate(excluded_checks=excluded)
