@@ -23,9 +23,16 @@ points on each image anew: input and output chips then cover the same part of th
 distance holds what changed in the pixels without the fit's own jitter. Also a comparison, not a
 figure.
 
-Writes ``bench-output/identity[-finished][-5pt|-aligned].{md,json}``.
+``--rescale`` characterises the measure itself: each input rescaled by 0.8-2x (area when shrinking,
+bicubic when enlarging, in linear light as the pipeline resamples) and measured three ways: with
+dlib's own fit on the rescaled image (the measure), with the input's fit mapped (the chip cut at
+the same place on the face), and after scaling back to the input's size (mapped fit). The round
+trip shows how much of the picture a rescale loses; the first two how much the measure moves
+when only the face's size in the image changes.
 
-Run: ``python benchmarks/bench_identity.py [--finished] [--landmarks 68|5 | --aligned]``
+Writes ``bench-output/identity[-finished][-5pt|-aligned|-rescale].{md,json}``.
+
+Run: ``python benchmarks/bench_identity.py [--finished] [--landmarks 68|5 | --aligned | --rescale]``
 """
 
 from __future__ import annotations
@@ -232,6 +239,89 @@ def run(landmarks: int = 68, finished: bool = False, aligned: bool = False) -> d
     return {"name": "identity", "markdown": markdown, "pass": passed, "summary": summary}
 
 
+RESCALE_FACTORS = (0.8, 0.9, 1.1, 1.25, 1.5, 2.0)
+
+
+def rescaled(pixels: np.ndarray, f: float) -> tuple[np.ndarray, np.ndarray]:
+    """`pixels` (linear float32) rescaled by `f` and the 2x3 matrix taking its points to the result's."""
+    h, w = pixels.shape[:2]
+    nw, nh = max(1, round(w * f)), max(1, round(h * f))
+    fx, fy = nw / w, nh / h
+    img = cv2.resize(pixels, (nw, nh), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+    # pixel-centre convention: (p + 0.5) * f - 0.5
+    m = np.array([[fx, 0.0, 0.5 * fx - 0.5], [0.0, fy, 0.5 * fy - 0.5]])
+    return np.clip(img, 0.0, 1.0).astype(np.float32), m
+
+
+def run_rescale() -> dict[str, Any]:
+    """The measure on pure rescales of each input (see the module docstring, ``--rescale``)."""
+    photos, skip_note = C.photo_set()
+    results: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for ref in photos:
+        px = headshot.load(ref.data()).pixels
+        row: dict[str, Any] = {"photo": ref.name, "factors": {}}
+        try:
+            pts = idm.fit_landmarks(px)
+        except idm.NoFaceForIdentity as e:
+            row["error"] = str(e)
+            results.append(row)
+            continue
+        e_own, e_at = idm.embedding(px), idm.embedding_at(px, pts)
+        for f in RESCALE_FACTORS:
+            img, m = rescaled(px, f)
+            p2 = pts @ m[:, :2].T + m[:, 2]
+            back, m2 = rescaled(img, 1.0 / f)
+            back = cv2.resize(back, (px.shape[1], px.shape[0]), interpolation=cv2.INTER_LINEAR) \
+                if back.shape[:2] != px.shape[:2] else back
+            row["factors"][str(f)] = {
+                "own_fit": idm.distance_to(e_own, img),
+                "mapped_fit": idm.distance(e_at, idm.embedding_at(img, p2)),
+                "round_trip": idm.distance(e_at, idm.embedding_at(back, pts)),
+            }
+        results.append(row)
+    elapsed = time.perf_counter() - t0
+    kinds = ("own_fit", "mapped_fit", "round_trip")
+    summary: dict[str, Any] = {"photos": len(photos), "seconds": round(elapsed, 1), "per_factor": {}}
+    for f in RESCALE_FACTORS:
+        cell: dict[str, Any] = {}
+        for k in kinds:
+            v = [r["factors"][str(f)][k] for r in results if "factors" in r and str(f) in r["factors"]
+                 and r["factors"][str(f)][k] is not None]
+            cell[k] = {"median": C.median(v) if v else None, "max": max(v) if v else None,
+                       "over_bound": sum(x > BOUND for x in v), "n": len(v)}
+        summary["per_factor"][str(f)] = cell
+    md = ["## Identity measure on pure rescales of the input (no other change)", "",
+          "Each input rescaled by the factor (area when shrinking, bicubic when enlarging, linear light). "
+          "own fit: dlib's detector and 68-point fit on the rescaled image (the measure); mapped fit: the "
+          "input's fit mapped through the rescale, so both chips cover the same part of the face; round "
+          "trip: rescaled and scaled back to the input's size, mapped fit. Cells: median / max "
+          f"(photos over {BOUND}).", ""]
+    if skip_note:
+        md += [f"_{skip_note}_", ""]
+    rows = []
+    for f in RESCALE_FACTORS:
+        c = summary["per_factor"][str(f)]
+        rows.append([f"{f}x", *[f"{C.fmt(c[k]['median'])} / {C.fmt(c[k]['max'])} ({c[k]['over_bound']})" for k in kinds]])
+    md.append(C.table(["rescale", "own fit (the measure)", "mapped fit", "round trip (mapped)"], rows))
+    md.append("")
+    prow = []
+    for r in results:
+        if "factors" not in r:
+            prow.append([r["photo"], *(["—"] * len(RESCALE_FACTORS))])
+            continue
+        prow.append([r["photo"], *[f"{C.fmt(r['factors'][str(f)]['own_fit'])} / {C.fmt(r['factors'][str(f)]['mapped_fit'])}"
+                                   for f in RESCALE_FACTORS]])
+    md.append("Per photo (own fit / mapped fit):")
+    md.append("")
+    md.append(C.table(["photo", *[f"{f}x" for f in RESCALE_FACTORS]], prow))
+    md.append(f"\n{C.machine()['cpu_count']} cores; {elapsed:.1f} s.")
+    markdown = "\n".join(md)
+    C.write_outputs("identity-rescale", markdown, {"benchmark": "identity-rescale", "machine": C.machine(),
+                                                   "summary": summary, "results": results, "skip_note": skip_note})
+    return {"name": "identity-rescale", "markdown": markdown, "pass": True, "summary": summary}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--landmarks", type=int, choices=idm.LANDMARKS, default=68,
@@ -240,7 +330,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="cut every chip at the input's own 68-point fit mapped through the crop (a comparison)")
     ap.add_argument("--finished", action="store_true",
                     help="render with the styles' retouch and white balance, as a user gets them (reference only)")
+    ap.add_argument("--rescale", action="store_true",
+                    help="the measure on pure rescales of each input (a characterisation of the measure)")
     args = ap.parse_args(argv)
+    if args.rescale:
+        if args.aligned or args.finished or args.landmarks != 68:
+            ap.error("--rescale takes no other option")
+        res = run_rescale()
+        print(res["markdown"])
+        return 0
     if args.aligned and args.landmarks != 68:
         ap.error("--aligned uses the 68-point fit; leave --landmarks out")
     res = run(args.landmarks, args.finished, args.aligned)

@@ -18,6 +18,7 @@ change                                          design notes             measure
 JPEG quality-85 re-save                         ~0.04                    0.039 / 0.143
 2x downscale then upscale                       ~0.04                    0.053 / 0.161
 same photo reframed (rotate, scale, shift)      --                       0.061 / 0.194
+same photo rescaled 0.8-2x, nothing else        --                       0.047-0.063 / 0.21
 same photo, background replaced (matte)         --                       0.046 / 0.196
 crude global brightness/contrast/warmth change  ~0.10
 blur                                            ~0.11
@@ -34,6 +35,10 @@ Know the measure's limits before blaming the pipeline:
   background around the face enter the embedding; replacing the background alone moves it
   0.00-0.08 on the dev photos (0.20 on ``if_RD_d3.jpeg``), and the same output on two backdrop
   colours can differ by 0.05.
+- It moves when only the face's size in the image changes: a pure rescale of the input by
+  0.8-2x (``benchmarks/bench_identity.py --rescale``) costs a median 0.05-0.06 and puts 2-4 of
+  the 20 dev photos over 0.08, while scaling back to the original size costs 0.01: the 150x150
+  chip is resampled by dlib, and the embedding follows how that falls on the face.
 - It depends on dlib's own detector box and 68-point fit: on a small face (< ~100 px) or a tilted
   head where the fit slips (``if_RD_d3.jpeg``'s jaw line), even a JPEG re-save moves it 0.08-0.14.
   Compare with the re-save of the same photo before reading a number.
