@@ -271,9 +271,8 @@ def run_rescale() -> dict[str, Any]:
         for f in RESCALE_FACTORS:
             img, m = rescaled(px, f)
             p2 = pts @ m[:, :2].T + m[:, 2]
-            back, m2 = rescaled(img, 1.0 / f)
-            back = cv2.resize(back, (px.shape[1], px.shape[0]), interpolation=cv2.INTER_LINEAR) \
-                if back.shape[:2] != px.shape[:2] else back
+            back = np.clip(cv2.resize(img, (px.shape[1], px.shape[0]),
+                                      interpolation=cv2.INTER_AREA if f > 1 else cv2.INTER_CUBIC), 0.0, 1.0)
             row["factors"][str(f)] = {
                 "own_fit": idm.distance_to(e_own, img),
                 "mapped_fit": idm.distance(e_at, idm.embedding_at(img, p2)),
