@@ -230,7 +230,7 @@ class Retouch:
 
     skin: float = 0.4
     blemishes: float = 1.0
-    shine: float = 0.3
+    shine: float = 0.4
     under_eye: float = 0.3
     eyes: float = 0.3
     teeth: float = 0.0

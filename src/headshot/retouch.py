@@ -82,7 +82,11 @@ MAX_HEALED = 200  # spots (and, if asked, marks) healed per face at most (time b
 SPOT_ROUND = 3.0  # length/width ratio above which a mark is a line (wrinkle, scar, hair), kept
 
 # Shine, under-eye, eyes, teeth, hair.
-SHINE_REMOVE = 0.85  # fraction of the excess white removed at strength 1
+# Fraction of a hot spot's rise above the skin around it removed at strength 1. Not all of it: the
+# highlight on the nose, the cheekbones and the brow is what models the face, and a face with none
+# left looks flat and measurably less like the person (dlib distance on fn_paul_rudd_1.jpg, shine
+# alone at strength 1: 0.084 -> 0.263 at 0.85, 0.138 at 0.5; docs/benchmarks.md, "Retouch").
+SHINE_REMOVE = 0.65
 SHINE_SMOOTH = 0.008  # face widths: the scale above which shine is taken down (the pores below it stay)
 SHINE_AROUND = 0.08  # face widths: the skin a hot spot is compared with (a forehead's shine is ~0.1)
 UNDER_EYE_LIFT = 0.7  # fraction of the gap to the cheek closed at strength 1
