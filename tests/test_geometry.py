@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from headshot import face as face_mod, geometry
+from headshot._mesh_mirror import MIDLINE, MIRROR
 from headshot.geometry import FACE_WIDTH, normals_from_depth
 from tests.conftest import write_artifact
 
@@ -177,3 +178,77 @@ def test_eye_openings_and_mouth_are_part_of_the_face(astronaut_subject) -> None:
         assert abs(g.depth[y, x] - rim_depth) < 0.03 * g.face_width
     mx, my = np.round((lm[13, :2] + lm[14, :2]) / 2).astype(int)
     assert g.face[my, mx] > 0.99
+
+
+# ------------------------------------------------------------------------------------ mirror symmetry
+
+
+def _symmetry_plane(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, unit normal) of the plane through the midline points (z in x's units)."""
+    p = lm[list(MIDLINE), :3].astype(np.float64)
+    c = p.mean(axis=0)
+    return c, np.linalg.svd(p - c)[2][2]
+
+
+def test_mesh_mirror_table() -> None:
+    """The mirror table pairs each side's point with the other side's and keeps the midline."""
+    m = np.array(MIRROR)
+    assert m.shape == (468,) and sorted(m) == list(range(468))
+    assert np.all(m[m] == np.arange(468))  # an involution
+    assert len(MIDLINE) == 28 and {1, 4, 10, 152, 0, 17, 168} <= set(MIDLINE)
+    for a, b in ((33, 263), (133, 362), (61, 291), (234, 454), (105, 334), (50, 280)):
+        assert m[a] == b and m[b] == a
+
+
+def test_mesh_mirror_table_matches_a_real_face(astronaut_subject) -> None:
+    """Each point reflected in 3D across the face's plane of symmetry lands on its partner."""
+    lm = astronaut_subject.face.landmarks[:468, :3].astype(np.float64)
+    c, n = _symmetry_plane(lm)
+    q = lm - 2 * ((lm - c) @ n)[:, None] * n[None, :]
+    d = np.linalg.norm(q - lm[np.array(MIRROR)], axis=1) / astronaut_subject.face.width
+    assert np.mean(d) < 0.02 and np.max(d) < 0.06, (np.mean(d), np.max(d))
+
+
+def test_mirror_map_on_the_astronaut(astronaut_subject) -> None:
+    g = astronaut_subject.geometry
+    mx, my = geometry.mirror_map(g.landmarks, g.shape)
+    assert mx.shape == g.shape and mx.dtype == np.float32
+    inside = mx >= 0
+    # It covers the face mesh (the face weight is 1 inside it) and nothing far outside it.
+    assert np.all(g.face[inside] > 0.1)
+    assert np.mean(inside[g.face > 0.99]) > 0.97
+    # A landmark maps onto its partner, the midline onto itself.
+    for a, b in ((33, 263), (61, 291), (50, 280), (1, 1), (152, 152)):
+        x, y = np.round(g.landmarks[a, :2]).astype(int)
+        got = np.array([mx[y, x], my[y, x]])
+        assert np.linalg.norm(got - g.landmarks[b, :2]) < 0.02 * g.face_width, (a, b, got)
+    # Mirrored twice, a pixel comes back (where its mirror is on the face).
+    yy, xx = np.nonzero(inside)
+    back_x = cv2.remap(mx, mx, my, cv2.INTER_LINEAR, borderValue=-1)[yy, xx]
+    back_y = cv2.remap(my, mx, my, cv2.INTER_LINEAR, borderValue=-1)[yy, xx]
+    ok = back_x >= 0
+    err = np.hypot(back_x[ok] - xx[ok], back_y[ok] - yy[ok])
+    assert np.mean(ok) > 0.95 and np.median(err) < 0.5 and np.percentile(err, 95) < 1.5
+
+
+def test_mirror_map_follows_a_turned_head(astronaut_subject) -> None:
+    """Turned 30 degrees, the near cheek maps onto the foreshortened far cheek, not onto the
+    point's reflection across the image's vertical (which would land on the background)."""
+    lm = astronaut_subject.face.landmarks[:, :3].astype(np.float64)
+    c = lm[:468].mean(axis=0)
+    a = math.radians(30)
+    rot = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    turned = (lm - c) @ rot.T + c
+    s = 2.0  # a finer grid than the photo's
+    turned[:, :2] = (turned[:, :2] - turned[:468, :2].min(axis=0) + 20) * s
+    turned[:, 2] *= s
+    shape = (int(turned[:468, 1].max()) + 20, int(turned[:468, 0].max()) + 20)
+    mx, my = geometry.mirror_map(turned, shape)
+    fw = np.linalg.norm(turned[234, :2] - turned[454, :2])
+    for a_, b_ in ((50, 280), (280, 50), (33, 263), (263, 33), (1, 1)):
+        x, y = np.round(turned[a_, :2]).astype(int)
+        got = np.array([mx[y, x], my[y, x]])
+        assert np.linalg.norm(got - turned[b_, :2]) < 0.03 * fw, (a_, b_)
+    # The two cheeks' areas differ (foreshortening) and the map carries one onto the other.
+    x, y = np.round(turned[50, :2]).astype(int)
+    assert abs(mx[y, x] - turned[280, 0]) < abs(mx[y, x] - (2 * turned[1, 0] - x))

@@ -214,6 +214,49 @@ def test_relighting_a_known_light_flat(astronaut_subject) -> None:
     assert abs(after) < 0.25, (before, after)
 
 
+def test_residual_reads_a_one_sided_shadow_not_the_eye_sockets(astronaut_subject) -> None:
+    """The local residual is what differs between the face's two sides: a shadow over one cheek
+    is the light's and is taken out; darker eye sockets on both sides are the face's and stay
+    (read as light, they were lifted into a glow on the lids)."""
+    g, il = astronaut_subject.geometry, astronaut_subject.illumination
+    fw = g.face_width
+    yy, xx = np.mgrid[0 : g.shape[0], 0 : g.shape[1]].astype(np.float32)
+    nose = g.landmarks[1, :2]
+    irises = (g.landmarks[RIGHT_IRIS_CENTER, :2], g.landmarks[LEFT_IRIS_CENTER, :2])
+    eye_y = (irises[0][1] + irises[1][1]) / 2
+    # A window shadow over the image-left half of the face below the eyes, soft-edged.
+    shadow = np.clip((nose[0] - 0.03 * fw - xx) / (0.05 * fw), 0, 1) \
+        * np.clip((yy - eye_y - 0.12 * fw) / (0.05 * fw), 0, 1)
+    sockets = np.zeros(g.shape, np.float32)
+    for c in irises:
+        d = np.hypot(xx - c[0], yy - c[1] + 0.02 * fw)
+        sockets = np.maximum(sockets, np.clip((0.1 * fw - d) / (0.03 * fw), 0, 1))
+    skin = g.skin > 0.5
+    flat = np.ones(g.shape, np.float32)
+
+    def residual_change(stops: np.ndarray) -> np.ndarray:
+        f = np.exp2(-stops).astype(np.float32)
+        g2 = dataclasses.replace(g, luminance=g.luminance * f, rgb=g.rgb * f[..., None])
+        before = light_mod._local_residual(g, flat, il.level, c_ref=light_mod._chroma(g.rgb[skin]))
+        after = light_mod._local_residual(g2, flat, il.level, c_ref=light_mod._chroma(g2.rgb[skin]))
+        return np.log2(after / before)
+
+    def at(d: np.ndarray, c: np.ndarray) -> float:
+        return float(d[light_mod._disc(g.shape, np.asarray(c), 0.05 * fw) & skin].mean())
+
+    right_cheek, left_cheek, _ = light_mod.cheek_patches(g.landmarks, fw)
+    d = residual_change(1.2 * shadow + 0.8 * sockets)
+    # The shadow is read, half on each side (the two sides meet in the middle; the rig's meter then
+    # sets the exposure): 0.62 stop between the cheeks, as the whole residual read it.
+    assert at(d, left_cheek) - at(d, right_cheek) > 0.5
+    for c in irises:
+        assert abs(at(d, c - np.array([0.0, 0.02 * fw]))) < 0.05  # the whole residual: -0.07 / -0.26
+    # Sockets alone: nothing changes anywhere on the face.
+    d = residual_change(0.8 * sockets)
+    face = np.abs(d[g.face > 0.5])
+    assert np.percentile(face, 99) < 0.04 and face.max() < 0.05  # the whole residual: 0.23 and 0.27 stop
+
+
 # ---------------------------------------------------------------------------------- shade contract
 
 
@@ -357,6 +400,27 @@ def test_loop_ratio_on_the_cheeks(astronaut_subject) -> None:
     if abs(stops - want) > 0.6:
         p = write_artifact("light-loop", hs.image)
         pytest.fail(f"loop: cheeks {stops:.2f} stops apart, the rig asks {want:.2f} (±0.6); see {p}")
+
+
+def test_the_meter_reads_the_face_not_the_model(astronaut_subject) -> None:
+    """Whatever the photo's estimated light leaves between the cheeks (here one half of the face
+    0.3 stop darker than the estimate says) is metered with the rig: the cheeks come out at the
+    rig's ratio, and ``metered`` says so."""
+    geom, _ = _sphere_geometry(astronaut_subject, np.array([0.0, 0.0, 1.0]), ambient=0.3)
+    yy, xx = np.mgrid[0 : geom.shape[0], 0 : geom.shape[1]]
+    darker = np.where(xx > geom.shape[1] / 2, np.float32(2.0**-0.3), np.float32(1.0))
+    illum = light_mod.estimate(geom)  # the light as it is, before one half is darkened
+    geom = dataclasses.replace(geom, luminance=geom.luminance * darker, rgb=geom.rgb * darker[..., None])
+    for name in ("loop", "rembrandt"):
+        rig = load_rig(name)
+        for side in ("left", "right"):
+            rig = dataclasses.replace(rig, side=side)
+            sh = light_mod.shade(geom, illum, rig, rotation=np.eye(2))
+            lit_c, shadow_c = light_mod._lit_and_shadow_patches(geom, sh.side)
+            out = geom.luminance * (sh.ratio @ LUMA)
+            stops = math.log2(float(np.median(out[lit_c])) / float(np.median(out[shadow_c])))
+            assert stops == pytest.approx(math.log2(rig.ratio), abs=0.15), (name, side, stops)
+            assert sh.metered == pytest.approx(stops, abs=0.15), (name, side)
 
 
 def test_split_is_darker_than_loop_on_the_shadow_side(astronaut_subject) -> None:

@@ -26,10 +26,11 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ._mesh_mirror import MIRROR
 from .face import CHIN, Face, region_mask
 from .matte import Matte
 
-__all__ = ["Geometry", "build", "FACE_WIDTH"]
+__all__ = ["Geometry", "build", "mirror_map", "FACE_WIDTH"]
 
 # Face width in the geometry frame, pixels. Shading is smooth, so it is computed at this modest
 # resolution and upsampled; 144 px keeps a relight of a 1024 px output well under 0.1 s.
@@ -166,49 +167,42 @@ def _triangles() -> np.ndarray:
     return np.array(sorted(tris), dtype=np.int32)
 
 
-def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rasterise the face mesh: (height, normals, inside) on a grid of ``shape``.
+def _closed_mesh() -> np.ndarray:
+    """The mesh's triangles with its holes closed (shape (T, 3)).
 
-    Heights are interpolated linearly inside each triangle; normals are the mesh's smooth vertex
-    normals interpolated the same way (Phong shading), so the shading has no facets and no
-    derivative noise. The triangles are drawn far to near, so the nearer surface wins where a turned
-    face overlaps itself (the far side of the nose). cv2.fillPoly draws the triangle-id buffer; the
-    barycentric interpolation is vectorised.
-    """
-    tris = _triangles()
-    p3 = np.column_stack([lm[:468, 0], -lm[:468, 1], -lm[:468, 2]])  # camera space: y up, z to camera
-    fn = np.cross(p3[tris[:, 1]] - p3[tris[:, 0]], p3[tris[:, 2]] - p3[tris[:, 0]])
-    fn *= np.where(fn[:, 2:3] < 0, -1.0, 1.0)  # every visible triangle faces the camera
-    vn = np.zeros((468, 3))
-    for k in range(3):
-        np.add.at(vn, tris[:, k], fn)
-    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-9)
+    The tesselation leaves the eye openings and the mouth open. Left as holes they would take the
+    inflated body's height and normals (far below the lids), so a relight would cast shadows into
+    the eyes and light the teeth from a different surface: each is closed with a fan around a centre
+    vertex, vertex ``468 + k`` for hole ``k`` of :data:`_HOLES` (see :func:`_with_hole_centres`)."""
+    fans = [np.column_stack([np.array(loop), np.roll(np.array(loop), -1), np.full(len(loop), 468 + k)])
+            for k, loop in enumerate(_HOLES)]
+    return np.vstack([_triangles()] + fans).astype(np.int32)
 
-    # The tesselation leaves the eye openings and the mouth open. Left as holes they would take the
-    # inflated body's height and normals (far below the lids), so a relight would cast shadows
-    # into the eyes and light the teeth from a different surface: close each with a fan around a
-    # centre vertex at the rim's mean height and normal (eyeball and teeth sit close to their rims).
-    xy = lm[:468, :2]
-    for loop in _HOLES:
-        idx = np.array(loop)
-        xy = np.vstack([xy, xy[idx].mean(axis=0)])
-        p3 = np.vstack([p3, p3[idx].mean(axis=0)])
-        n = vn[idx].mean(axis=0)
-        vn = np.vstack([vn, n / max(float(np.linalg.norm(n)), 1e-9)])
-        c = len(p3) - 1
-        tris = np.vstack([tris, np.column_stack([idx, np.roll(idx, -1), np.full(len(idx), c)])]).astype(np.int32)
 
+def _with_hole_centres(v: np.ndarray) -> np.ndarray:
+    """Per-vertex values of the 468 mesh points, with each hole's centre vertex appended (the mean
+    over its rim: eyeball and teeth sit close to their rims)."""
+    return np.concatenate([v] + [v[np.array(loop)].mean(axis=0, keepdims=True) for loop in _HOLES], axis=0)
+
+
+def _rasterise(xy: np.ndarray, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Which triangle of the closed mesh each pixel of ``shape`` sees, and where in it.
+
+    ``xy`` (V, 2) and ``z`` (V,) are the closed mesh's vertices (:func:`_with_hole_centres`), ``z``
+    toward the camera. The triangles are drawn far to near, so the nearer surface wins where a
+    turned face overlaps itself (the far side of the nose). cv2.fillPoly draws the triangle-id
+    buffer; the barycentric coordinates are computed vectorised.
+
+    Returns ``(inside, yy, xx, tri, w)``: the mask of covered pixels, their coordinates, the vertex
+    ids of their triangle (N, 3) and their barycentric weights (N, 3)."""
+    tris = _closed_mesh()
     ids = np.full(shape, -1, dtype=np.int32)
-    order = np.argsort(p3[tris].mean(axis=1)[:, 2])  # far first
+    order = np.argsort(z[tris].mean(axis=1))  # far first
     pts16 = np.round(xy * 16).astype(np.int32)
     for t in order:
         cv2.fillPoly(ids, [pts16[tris[t]]], int(t), lineType=cv2.LINE_8, shift=4)
-    height = np.zeros(shape, dtype=np.float32)
-    normals = np.zeros(shape + (3,), dtype=np.float32)
     inside = ids >= 0
     yy, xx = np.nonzero(inside)
-    if yy.size == 0:
-        return height, normals, inside
     tri = tris[ids[yy, xx]]
     a, b, c = xy[tri[:, 0]], xy[tri[:, 1]], xy[tri[:, 2]]
     p = np.column_stack([xx, yy]).astype(np.float64)
@@ -224,10 +218,65 @@ def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, n
     wc = (d00 * d21 - d01 * d20) / den
     w = np.clip(np.column_stack([1 - wb - wc, wb, wc]), 0.0, 1.0)
     w /= np.maximum(w.sum(1, keepdims=True), 1e-9)
+    return inside, yy, xx, tri, w
+
+
+def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rasterise the face mesh: (height, normals, inside) on a grid of ``shape``.
+
+    Heights are interpolated linearly inside each triangle; normals are the mesh's smooth vertex
+    normals interpolated the same way (Phong shading), so the shading has no facets and no
+    derivative noise (:func:`_rasterise`; the holes closed by :func:`_closed_mesh`).
+    """
+    tris = _triangles()
+    p3 = np.column_stack([lm[:468, 0], -lm[:468, 1], -lm[:468, 2]])  # camera space: y up, z to camera
+    fn = np.cross(p3[tris[:, 1]] - p3[tris[:, 0]], p3[tris[:, 2]] - p3[tris[:, 0]])
+    fn *= np.where(fn[:, 2:3] < 0, -1.0, 1.0)  # every visible triangle faces the camera
+    vn = np.zeros((468, 3))
+    for k in range(3):
+        np.add.at(vn, tris[:, k], fn)
+    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-9)
+    p3 = _with_hole_centres(p3)
+    vn = _with_hole_centres(vn)
+    vn[468:] /= np.maximum(np.linalg.norm(vn[468:], axis=1, keepdims=True), 1e-9)
+
+    height = np.zeros(shape, dtype=np.float32)
+    normals = np.zeros(shape + (3,), dtype=np.float32)
+    inside, yy, xx, tri, w = _rasterise(_with_hole_centres(lm[:468, :2]), p3[:, 2], shape)
+    if yy.size == 0:
+        return height, normals, inside
     height[yy, xx] = (w * p3[tri, 2]).sum(1)
     n = (w[:, :, None] * vn[tri]).sum(1)
     normals[yy, xx] = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
     return height, normals, inside
+
+
+def mirror_map(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pixel of the face sits mirrored across the face's plane of symmetry.
+
+    Each pixel the face mesh covers is carried to the same place on the mesh's mirrored triangle
+    (:data:`~headshot._mesh_mirror.MIRROR`: the left cheek's point to the right cheek's), so the
+    map follows a turned head: the near cheek's pixels map onto the foreshortened far cheek.
+
+    Parameters
+    ----------
+    landmarks : ndarray, shape (478, 3)
+        Face landmarks in the pixels of ``shape``'s grid (z toward the far side, as MediaPipe's).
+    shape : (h, w)
+
+    Returns
+    -------
+    (map_x, map_y) : ndarrays, shape (h, w), float32
+        The mirrored position (for ``cv2.remap``), -1 outside the mesh.
+    """
+    xy = landmarks[:468, :2].astype(np.float64)
+    inside, yy, xx, tri, w = _rasterise(_with_hole_centres(xy), _with_hole_centres(-landmarks[:468, 2]), shape)
+    # The partner of a hole's centre is the centre of the partner hole (the eyes swap, the mouth
+    # stays): the centres of the mirrored rims.
+    xy_m = _with_hole_centres(xy[np.array(MIRROR)])
+    out = np.full(shape + (2,), -1.0, dtype=np.float32)
+    out[yy, xx] = (w[:, :, None] * xy_m[tri]).sum(1)
+    return out[..., 0], out[..., 1]
 
 
 def _inflate(subject: np.ndarray, radius: float) -> np.ndarray:
