@@ -14,6 +14,10 @@ result is smoothed a little and differentiated into unit normals.
 Everything lives in a *geometry frame*: an axis-aligned box of the photo around the head and
 shoulders, resampled so the face is :data:`FACE_WIDTH` pixels wide. Heights are in geometry pixels.
 
+The same rasterised mesh gives :func:`mirror_map`, each face pixel's mirrored point (through the
+mesh's mirror table, :mod:`headshot._mesh_mirror`), which the light estimate uses to tell a
+shadow over one side of the face from the face's own symmetric relief.
+
 Conventions: normals are in camera space, x to the image's right, y up, z toward the camera.
 """
 
