@@ -211,8 +211,10 @@ def test_mesh_mirror_table_matches_a_real_face(astronaut_subject) -> None:
 
 def test_mirror_map_on_the_astronaut(astronaut_subject) -> None:
     g = astronaut_subject.geometry
-    mx, my = geometry.mirror_map(g.landmarks, g.shape)
-    assert mx.shape == g.shape and mx.dtype == np.float32
+    m = geometry.mirror_map(g.landmarks, g.shape)
+    assert m.shape == g.shape + (2,) and m.dtype == np.float32
+    assert np.array_equal(m, g.mirror)  # build() keeps the same map, from its own raster
+    mx, my = m[..., 0], m[..., 1]
     inside = mx >= 0
     # It covers the face mesh (the face weight is 1 inside it) and nothing far outside it.
     assert np.all(g.face[inside] > 0.1)
@@ -243,7 +245,8 @@ def test_mirror_map_follows_a_turned_head(astronaut_subject) -> None:
     turned[:, :2] = (turned[:, :2] - turned[:468, :2].min(axis=0) + 20) * s
     turned[:, 2] *= s
     shape = (int(turned[:468, 1].max()) + 20, int(turned[:468, 0].max()) + 20)
-    mx, my = geometry.mirror_map(turned, shape)
+    m = geometry.mirror_map(turned, shape)
+    mx, my = m[..., 0], m[..., 1]
     fw = np.linalg.norm(turned[234, :2] - turned[454, :2])
     for a_, b_ in ((50, 280), (280, 50), (33, 263), (263, 33), (1, 1)):
         x, y = np.round(turned[a_, :2]).astype(int)

@@ -175,6 +175,7 @@ def _sphere_geometry(base: headshot.Subject, light: np.ndarray, ambient: float, 
         "box": (0, 0, n, n),
         "scale": (1.0, 1.0),
         "face_width": 2 * r * 0.9,
+        "mirror": np.full((n, n, 2), -1.0, dtype=np.float32),  # no mesh: nothing mirrored
     }
     names = {f.name for f in dataclasses.fields(base.geometry)}
     return dataclasses.replace(base.geometry, **{k: v for k, v in fields.items() if k in names}), shading

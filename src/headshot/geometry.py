@@ -91,6 +91,9 @@ class Geometry:
         Geometry pixels per photo pixel along x and y.
     face_width : float
         The face's width in geometry pixels.
+    mirror : ndarray, shape (h, w, 2), float32
+        Each face pixel's mirrored position across the face's midline (x, y), -1 off the face mesh
+        (:func:`mirror_map`).
     """
 
     depth: np.ndarray
@@ -104,6 +107,7 @@ class Geometry:
     box: tuple[int, int, int, int]
     scale: tuple[float, float]
     face_width: float
+    mirror: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -225,12 +229,13 @@ def _rasterise(xy: np.ndarray, z: np.ndarray, shape: tuple[int, int]) -> tuple[n
     return inside, yy, xx, tri, w
 
 
-def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rasterise the face mesh: (height, normals, inside) on a grid of ``shape``.
+def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Rasterise the face mesh: (height, normals, inside, mirror) on a grid of ``shape``.
 
     Heights are interpolated linearly inside each triangle; normals are the mesh's smooth vertex
     normals interpolated the same way (Phong shading), so the shading has no facets and no
-    derivative noise (:func:`_rasterise`; the holes closed by :func:`_closed_mesh`).
+    derivative noise (:func:`_rasterise`; the holes closed by :func:`_closed_mesh`). The same
+    raster gives each pixel's mirrored position (:func:`_mirrored`).
     """
     tris = _triangles()
     p3 = np.column_stack([lm[:468, 0], -lm[:468, 1], -lm[:468, 2]])  # camera space: y up, z to camera
@@ -246,21 +251,36 @@ def _face_surface(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, n
 
     height = np.zeros(shape, dtype=np.float32)
     normals = np.zeros(shape + (3,), dtype=np.float32)
-    inside, yy, xx, tri, w = _rasterise(_with_hole_centres(lm[:468, :2]), p3[:, 2], shape)
+    raster = _rasterise(_with_hole_centres(lm[:468, :2]), p3[:, 2], shape)
+    inside, yy, xx, tri, w = raster
+    mirror = _mirrored(lm, raster, shape)
     if yy.size == 0:
-        return height, normals, inside
+        return height, normals, inside, mirror
     height[yy, xx] = (w * p3[tri, 2]).sum(1)
     n = (w[:, :, None] * vn[tri]).sum(1)
     normals[yy, xx] = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
-    return height, normals, inside
+    return height, normals, inside, mirror
 
 
-def mirror_map(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _mirrored(lm: np.ndarray, raster: tuple[np.ndarray, ...], shape: tuple[int, int]) -> np.ndarray:
+    """Each rasterised pixel carried to the same place on the mesh's mirrored triangle (h, w, 2),
+    -1 where the mesh does not cover the pixel."""
+    _, yy, xx, tri, w = raster
+    # The partner of a hole's centre is the centre of the partner hole (the eyes swap, the mouth
+    # stays): the centres of the mirrored rims.
+    xy_m = _with_hole_centres(lm[np.array(MIRROR), :2].astype(np.float64))
+    out = np.full(shape + (2,), -1.0, dtype=np.float32)
+    out[yy, xx] = (w[:, :, None] * xy_m[tri]).sum(1)
+    return out
+
+
+def mirror_map(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Where each pixel of the face sits mirrored across the face's plane of symmetry.
 
     Each pixel the face mesh covers is carried to the same place on the mesh's mirrored triangle
     (:data:`~headshot._mesh_mirror.MIRROR`: the left cheek's point to the right cheek's), so the
     map follows a turned head: the near cheek's pixels map onto the foreshortened far cheek.
+    :func:`build` computes it with the depth (``Geometry.mirror``); this is the same for any grid.
 
     Parameters
     ----------
@@ -270,17 +290,12 @@ def mirror_map(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarra
 
     Returns
     -------
-    (map_x, map_y) : ndarrays, shape (h, w), float32
-        The mirrored position (for ``cv2.remap``), -1 outside the mesh.
+    ndarray, shape (h, w, 2), float32
+        The mirrored position (x, y; a map for ``cv2.remap``), -1 outside the mesh.
     """
     xy = landmarks[:468, :2].astype(np.float64)
-    inside, yy, xx, tri, w = _rasterise(_with_hole_centres(xy), _with_hole_centres(-landmarks[:468, 2]), shape)
-    # The partner of a hole's centre is the centre of the partner hole (the eyes swap, the mouth
-    # stays): the centres of the mirrored rims.
-    xy_m = _with_hole_centres(xy[np.array(MIRROR)])
-    out = np.full(shape + (2,), -1.0, dtype=np.float32)
-    out[yy, xx] = (w[:, :, None] * xy_m[tri]).sum(1)
-    return out[..., 0], out[..., 1]
+    raster = _rasterise(_with_hole_centres(xy), _with_hole_centres(-landmarks[:468, 2]), shape)
+    return _mirrored(landmarks, raster, shape)
 
 
 def _inflate(subject: np.ndarray, radius: float) -> np.ndarray:
@@ -336,7 +351,7 @@ def build(pixels: np.ndarray, face: Face, matte: Matte) -> Geometry:
     lm[:, 2] *= (sx + sy) / 2 * RELIEF
     fw = face.width * (sx + sy) / 2
 
-    h_face, n_face, inside = _face_surface(lm, shape)
+    h_face, n_face, inside, mirror = _face_surface(lm, shape)
     # The face is part of the subject whatever the matte says.
     subject = np.maximum(subject, inside.astype(np.float32))
 
@@ -382,4 +397,5 @@ def build(pixels: np.ndarray, face: Face, matte: Matte) -> Geometry:
         box=box,
         scale=(sx, sy),
         face_width=fw,
+        mirror=mirror,
     )

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from .face import LEFT_EYE, LEFT_IRIS, LEFT_IRIS_CENTER, RIGHT_EYE, RIGHT_IRIS, RIGHT_IRIS_CENTER
-from .geometry import Geometry, mirror_map
+from .geometry import Geometry
 from .presets import Light, Rig
 
 __all__ = [
@@ -291,18 +291,18 @@ def _local_residual(geom: Geometry, shading: np.ndarray, level: float, *, c_ref:
     whose colour is the skin's own (a beard or stubble is darker *and* greyer: it is albedo, not
     light, and is left out).
 
-    Only the part that differs from the mirrored point of the face (:func:`geometry.mirror_map`)
+    Only the part that differs from the mirrored point of the face (``Geometry.mirror``)
     counts: half the difference, so both sides meet in the middle. A face is close to symmetric,
     so what differs between its two sides is the photo's light; what both sides share is the
     face's own relief (the eye sockets, the hollows under the cheekbones, eye make-up), which the
     fit at the scale of the form cannot follow. Taken whole, the residual read the sockets as
     shadows and lifted them (a glow on the lids; measured: dlib's distance of the ``even`` rig's
     output, median of 8 dev photos, 0.181 whole, 0.137 half the difference, 0.135 with no
-    residual at all). Where the mirrored point is not on the face, nothing is changed. The whole residual
-    had a dead band of 0.1 stop for gentle albedo variation (a blush); that is mostly the same on
-    both sides and now drops out, and a dead band on the difference left part of a one-sided
-    shadow (``benchmarks/bench_light.py``, dead band 0.1 against none: the same likeness, pattern
-    accuracy and evening out a little worse; docs/benchmarks.md "Relighting").
+    residual at all). Where the mirrored point is not on the face, nothing is changed. The whole
+    residual had a dead band of 0.1 stop for gentle albedo variation (a blush); that is mostly the
+    same on both sides and now drops out, and a dead band on the difference left part of a
+    one-sided shadow (``benchmarks/bench_light.py``, dead band 0.1 against none: the same
+    likeness, pattern accuracy and evening out a little worse; docs/benchmarks.md "Relighting").
     """
     ref = np.median(c_ref.reshape(-1, 3), axis=0)
     dist = np.abs(_chroma(geom.rgb) - ref).sum(axis=-1)
@@ -315,12 +315,11 @@ def _local_residual(geom: Geometry, shading: np.ndarray, level: float, *, c_ref:
     num = cv2.GaussianBlur(r * w, (0, 0), sigma)
     den = cv2.GaussianBlur(w, (0, 0), sigma)
     res = num / np.maximum(den, 1e-4)
-    mx, my = mirror_map(geom.landmarks, geom.shape)
-    res_m = cv2.remap(res, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    den_m = cv2.remap(den, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    res_m = cv2.remap(res, geom.mirror, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    den_m = cv2.remap(den, geom.mirror, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     t = 0.5 * (res - res_m)
     # Supported on both sides; the support's edge (the mesh's outline) softened so no step shows.
-    both = (mx >= 0) * np.clip(den_m / 0.3, 0.0, 1.0)
+    both = (geom.mirror[..., 0] >= 0) * np.clip(den_m / 0.3, 0.0, 1.0)
     both = cv2.GaussianBlur(both.astype(np.float32), (0, 0), MIRROR_EDGE * geom.face_width)
     weight = geom.face * np.clip(den / 0.3, 0.0, 1.0) * both
     return np.exp2(t * weight).astype(np.float32)
