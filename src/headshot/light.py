@@ -468,8 +468,9 @@ def shade(geom: Geometry, illum: Illumination, rig: Rig, *, rotation: np.ndarray
     # camera will see, so the key's swing and the fill are set with it in.
     rho = 1.0
     if lit_c.any() and shadow_c.any():
-        y = geom.luminance / np.maximum(illum.shading, MIN_SHADING)
-        rho = float(np.clip(np.median(y[lit_c]) / max(float(np.median(y[shadow_c])), 1e-6), *METER_RHO))
+        lit_y, shadow_y = (float(np.median(geom.luminance[c] / np.maximum(illum.shading[c], MIN_SHADING)))
+                           for c in (lit_c, shadow_c))
+        rho = float(np.clip(lit_y / max(shadow_y, 1e-6), *METER_RHO))
 
     fill = None
     fill_i = 0.0
