@@ -424,6 +424,33 @@ def test_the_meter_reads_the_face_not_the_model(astronaut_subject) -> None:
             assert sh.metered == pytest.approx(stops, abs=0.15), (name, side)
 
 
+def test_an_even_rig_balances_what_the_estimate_leaves(astronaut_subject) -> None:
+    """A 1:1 rig meters too: with one half of the face 0.6 stop darker than the estimated light
+    says (a window's shadow the fit did not follow), ``even``, ``butterfly`` and ``clamshell``
+    bring the cheeks to within 0.15 stop of each other (without the balancing source they came
+    out 0.6 stop apart), the key stays where the rig puts it, and ``metered`` says what came out."""
+    geom, _ = _sphere_geometry(astronaut_subject, np.array([0.0, 0.0, 1.0]), ambient=0.3)
+    yy, xx = np.mgrid[0 : geom.shape[0], 0 : geom.shape[1]]
+    for darker_side in (1, -1):
+        half = (xx - geom.shape[1] / 2) * darker_side > 0
+        darker = np.where(half, np.float32(2.0**-0.6), np.float32(1.0))
+        illum = light_mod.estimate(geom)  # the light as it is, before one half is darkened
+        g = dataclasses.replace(geom, luminance=geom.luminance * darker, rgb=geom.rgb * darker[..., None])
+        for name in ("even", "butterfly", "clamshell"):
+            rig = load_rig(name)
+            sh = light_mod.shade(g, illum, rig, rotation=np.eye(2))
+            lit_c, shadow_c = light_mod._lit_and_shadow_patches(g, sh.side)
+            out = g.luminance * (sh.ratio @ LUMA)
+            stops = math.log2(float(np.median(out[lit_c])) / float(np.median(out[shadow_c])))
+            assert abs(stops) < 0.15, (name, darker_side, stops)
+            assert sh.metered == pytest.approx(stops, abs=0.1), (name, darker_side)
+            assert sh.key_light == rig.key, name
+            assert any("darker side" in n for n in sh.notes), (name, sh.notes)
+    # Nothing to balance: no balancing source.
+    sh = light_mod.shade(geom, light_mod.estimate(geom), load_rig("even"), rotation=np.eye(2))
+    assert not any("darker side" in n for n in sh.notes), sh.notes
+
+
 def test_split_is_darker_than_loop_on_the_shadow_side(astronaut_subject) -> None:
     loop = headshot.render(astronaut_subject, "grey", "linkedin", size=600, light="loop", strength=1.0)
     split = headshot.render(astronaut_subject, "grey", "linkedin", size=600, light="split", strength=1.0)

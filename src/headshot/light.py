@@ -23,7 +23,8 @@ redo it.
    that softens the terminator of large sources; cast shadows from the depth map whose penumbra
    follows the light's size — and *meters* it like a photographer: the fill is set so that the two
    cheeks read the rig's ratio on this face (what the photo's estimated light leaves between them
-   included). The result is normalised so the face's skin keeps its mean luminance: the rig
+   included; a 1:1 rig balances that remainder with a large soft source on the darker side, as a
+   reflector would). The result is normalised so the face's skin keeps its mean luminance: the rig
    changes the light, the tone stage sets the exposure.
 3. :func:`paint_catchlights` (in the output frame) tones down stray reflections in the irises and
    paints the key's catchlight where a spherical cornea would reflect it: the same clock position
@@ -74,6 +75,9 @@ MAX_RATIO, MIN_RATIO = 5.0, 1.0 / 32.0  # a lift of up to 2.3 stops: a window's 
 HOT_SPOT = 1.3  # how far above the lit skin's level (upper quartile) a lift may take a region
 MIN_FILL, MAX_FILL = 0.0, 4.0
 METER_RHO = (0.5, 2.0)  # the most the photo's own cheek difference may count in the meter (a stop)
+# An even (1:1) rig balances what the photo's light leaves between the cheeks with a large soft
+# source this far round on the darker side (degrees), once that difference is over BALANCE_MIN stop.
+BALANCE_AZ, BALANCE_MIN = 70.0, 0.05
 CORNEA = 1.3  # cornea radius / iris radius: where on the eye a light's reflection appears
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
@@ -504,6 +508,28 @@ def shade(geom: Geometry, illum: Illumination, rig: Rig, *, rotation: np.ndarray
             notes.append(f"the key alone lights this face's cheeks more evenly than {rig.ratio:g}:1; no fill used")
     if fill is not None:
         terms.append((fill, fill_i, rig.fill))
+    # An even rig (1:1: even, butterfly, clamshell) meters the cheeks as well. What the photo's
+    # estimated light leaves between them (rho: a window's shadow the fit did not follow) would
+    # come out as it went in, so it is balanced the way a photographer evens a face without
+    # moving the key: a large soft source (a reflector, a V-flat) low on the darker side, at the
+    # intensity that makes the cheeks read 1:1. (Swinging the key instead turns the face's
+    # modelling round: on a 2.5-stop split it took the key 64° onto the other side.)
+    if rig.ratio <= 1.0 + 1e-6 and abs(math.log2(rho)) > BALANCE_MIN:
+        src = rig.fill or rig.key
+        toward = -1.0 if rho > 1.0 else 1.0  # the darker cheek's side in the photo's remainder
+        bal_light = Light(azimuth=toward * BALANCE_AZ, elevation=src.elevation, size=1.0,
+                          temperature=src.temperature, modifier=src.modifier)
+        bal, _ = _light_terms(geom, bal_light, side, rotation, shadows=False)
+        lit_sum = kl + AMBIENT + (fill_i * float(fill[lit_c].mean()) if fill is not None else 0.0)
+        shadow_sum = ks + AMBIENT + (fill_i * float(fill[shadow_c].mean()) if fill is not None else 0.0)
+        bl, bs = float(bal[lit_c].mean()), float(bal[shadow_c].mean())
+        # rho (lit + b bl) = shadow + b bs: the balance's intensity b.
+        num, den = shadow_sum - rho * lit_sum, rho * bl - bs
+        if num * den > 0:
+            b = min(num / den, MAX_FILL)
+            terms.append((bal, b, bal_light))
+            notes.append(f"a soft source on the darker side (intensity {b:.2f}) balances the "
+                         f"{abs(math.log2(rho)):.2f} stop the photo's light leaves between the cheeks")
     if rig.rim is not None:
         rim, _ = _light_terms(geom, rig.rim, side, rotation, shadows=False)
         terms.append((rim, rig.rim.intensity, rig.rim))
