@@ -199,6 +199,24 @@ def test_a_spot_in_a_crease_keeps_the_crease(shot) -> None:
     assert (out[on] @ LUMA).mean() < 0.9 * (out[beside] @ LUMA).mean()
 
 
+def test_a_spot_on_a_darker_patch_keeps_the_patch(shot) -> None:
+    """A red spot painted over skin darker than its rim (a grey patch 7% darker, a little wider
+    than the spot): healing takes the blood's tint and leaves the patch. Filled from the rim, and
+    with the tint read against that fill, the patch went too (0.11 of the spot's contrast was
+    left; now 0.06). (A patch 10% darker makes the spot a mark, kept: darker than blood.)"""
+    fg, alpha, face = shot
+    lm = face.landmarks[:, :2]
+    c, r = lm[280], 6.0
+    patched = _mark(fg, c, r + 2.0, (0.93, 0.93, 0.93))
+    spotted = _mark(patched, c, r, (0.92, 0.70, 0.75))
+    nat = Retouch()
+    clean = retouch.apply(patched, alpha, face, nat).image
+    out = retouch.apply(spotted, alpha, face, nat).image
+    before = deltaE_ciede2000(_lab_mean(spotted, c, r), _lab_mean(patched, c, r))
+    after = deltaE_ciede2000(_lab_mean(out, c, r), _lab_mean(clean, c, r))
+    assert after <= 0.08 * before, (before, after)
+
+
 def test_shine_is_reduced_without_greying(shot) -> None:
     fg, alpha, face = shot
     lm = face.landmarks[:, :2]

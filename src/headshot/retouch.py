@@ -100,7 +100,11 @@ TEETH_REDUCE = 0.7  # fraction of the yellow above the target removed at strengt
 # astronaut, same-run A/B; docs/benchmarks.md, "Retouch"). 0.03 keeps 4 sigma of the finest blurs.
 ROI_PAD = 0.03
 HAIR_FADE = 0.6  # most of a stray hair's opacity ever taken away
-HEAL_FILL = 0.5  # weight of the fill-from-the-rim estimate of a healed spot (the rest: its tint taken off)
+HEAL_FILL = 0.4  # weight of the fill-from-the-rim estimate of a healed spot (the rest: its tint taken off)
+# The darkness (log luminance) of a blood tint per unit of its redness (log R/G): haemoglobin
+# absorbs mostly green, so a blemish is about as dark as it is red (0.7-1.05; the benchmark's
+# synthetic papule 1.05; a reddened shadow in a fold is 1.5-1.8, see RED_RATIO), with a margin.
+BLOOD_DARK = (0.7, 1.1)
 
 
 @dataclass(frozen=True)
@@ -455,6 +459,12 @@ def _heal(lx: np.ndarray, skin: np.ndarray, holes: np.ndarray, spot: Spot) -> No
     tint = np.median((ls - filled)[core], axis=0) if peak > 0 else np.zeros(3, np.float32)
     tr = float(tint[0] - tint[1])
     if tr > 0:
+        # Blood darkens by about as much as it reddens (BLOOD_DARK); darkness beyond that range
+        # is the skin under the spot differing from its rim (a dark dot, a mole, a shadow the
+        # spot sits on, or a paler patch), which is the person's and stays: only the tint's grey
+        # part is moved into the range, its colour is the spot's own.
+        dark = -float(tint @ LUMA)
+        tint = tint - (min(max(dark, BLOOD_DARK[0] * tr), BLOOD_DARK[1] * tr) - dark)
         foot = np.clip(red_a / tr, 0.0, 1.0) * _blur(hole.astype(np.float32), max(0.5, 0.2 * r))
         tint_est = patch - foot[..., None] * tint.astype(np.float32)
     else:
