@@ -24,8 +24,9 @@ redo it.
    follows the light's size — and *meters* it like a photographer: the fill is set so that the two
    cheeks read the rig's ratio on this face (what the photo's estimated light leaves between them
    included; a 1:1 rig balances that remainder with a large soft source on the darker side, as a
-   reflector would). The result is normalised so the face's skin keeps its mean luminance: the rig
-   changes the light, the tone stage sets the exposure.
+   reflector would). A directional rig is exposed for its lit side (the lit cheek lands at the
+   photo's lit-skin level, the shadow side falls by the ratio); a 1:1 rig keeps the face's mean
+   luminance.
 3. :func:`paint_catchlights` (in the output frame) tones down stray reflections in the irises and
    paints the key's catchlight where a spherical cornea would reflect it: the same clock position
    in both eyes by construction, shaped like the modifier.
@@ -541,11 +542,21 @@ def shade(geom: Geometry, illum: Illumination, rig: Rig, *, rotation: np.ndarray
     lit_level = float(lum[lit_c].mean())
     shadow_level = float(lum[shadow_c].mean())
     metered = math.log2(rho * max(lit_level, 1e-6) / max(shadow_level, 1e-6))
-    # The rig changes the face's light, not its exposure: the ratio is scaled so the face's skin keeps
-    # its mean luminance (a photographer meters the face; the tone stage sets the exposure).
+    # Exposure, metered as a photographer would (the two cases below).
     ratio = total / illum.shading[..., None]
     skin = (geom.skin > 0.5) & (geom.face > 0.5)
-    if np.count_nonzero(skin) >= 50:
+    if rig.ratio > 1.0 + 1e-6 and lit_c.any() and np.count_nonzero(skin) >= 50:
+        # A directional rig is exposed for its lit side, as a photographer meters the key: the lit
+        # cheek lands where the photo's lit skin was (its upper quartile, ``illum.highlight``) and
+        # the shadow side falls by the ratio. Keeping the face's mean luminance instead lifted the
+        # lit side of an 8:1 split about 0.8 stop over that (the mean of 1 and 1/8 kept at 1),
+        # into the cap on lifts, which flattened it to a near-white patch on a small face and
+        # left the split short of its ratio (bench_light: split within 0.5 stop 16/20 -> 19/20;
+        # docs/benchmarks.md "Relighting").
+        out_lit = float(np.median(geom.luminance[lit_c] * (ratio[lit_c] @ LUMA)))
+        ratio *= np.float32(illum.highlight * illum.level / max(out_lit, 1e-6))
+    elif np.count_nonzero(skin) >= 50:
+        # A 1:1 rig changes the face's light, not its exposure: the face's skin keeps its mean.
         y = geom.luminance[skin]
         ratio *= np.float32(float(y.sum()) / max(float((y * (ratio[skin] @ LUMA)).sum()), 1e-9))
     else:  # no skin to meter (a tiny face): expose for the lit cheek at the skin's upper quartile
