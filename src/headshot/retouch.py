@@ -42,6 +42,7 @@ import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
 from .face import Face, region_mask
+from .matte import _bbox
 from .presets import Retouch
 
 __all__ = ["Retouched", "apply", "skin_mask", "find_spots", "Spot", "NOSTRILS",
@@ -570,13 +571,11 @@ def _under_eyes(img: np.ndarray, face: Face, strength: float) -> list[float]:
 
 
 def _box(mask: np.ndarray, pad: float) -> tuple[slice, slice]:
-    """The bounding box of ``mask``'s set pixels grown by ``pad`` px, clipped to the array: the
-    small steps (irises, under the eyes) work in it instead of the whole face box."""
-    ys = np.nonzero(mask.any(axis=1))[0]
-    xs = np.nonzero(mask.any(axis=0))[0]
-    p = int(np.ceil(pad))
-    h, w = mask.shape
-    return slice(max(0, ys[0] - p), min(h, ys[-1] + p + 1)), slice(max(0, xs[0] - p), min(w, xs[-1] + p + 1))
+    """The bounding box of ``mask``'s set pixels grown by ``pad`` px, clipped to the array, as
+    slices (the matte's :func:`~headshot.matte._bbox`): the small steps (irises, under the eyes,
+    stray hairs) work in it instead of the whole face box."""
+    y0, y1, x0, x1 = _bbox(mask, int(np.ceil(pad)))
+    return slice(y0, y1), slice(x0, x1)
 
 
 def _irises(img: np.ndarray, face: Face, strength: float) -> None:
