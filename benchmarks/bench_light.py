@@ -31,6 +31,9 @@ mapped through the output's crop:
    the frontal rigs).
 6. Likeness: dlib identity distance (:mod:`headshot.eval.identity`) input -> each relit output, and
    input -> the ``none`` output for reference. Targets: median <= 0.12 and every output <= 0.20.
+   Reported beside it, not a verdict: the same distances with both face chips cut at the input's
+   own 68-point fit mapped through the output's crop (:func:`headshot.eval.identity.embedding_at`,
+   as ``bench_identity.py --aligned``), which leaves out the fit's jitter between two images.
 7. Speed: ``subject.timings["geometry"]`` (geometry + illumination fit, once per photo) and each
    render's ``timings["light"]`` at 1024 px per preset. Target: median light time per preset <= 0.3 s
    (the maxima and renders over 0.3 s are reported too).
@@ -329,9 +332,18 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
     row["geometry_s"] = subject.timings.get("geometry")
     try:
         e_in: np.ndarray | None = idm.embedding(photo.pixels)
+        # The comparison measure (docs/benchmarks.md, "Identity", --aligned): both chips cut at the
+        # input's own 68-point fit, mapped through the output's crop.
+        pts_in: np.ndarray | None = idm.fit_landmarks(photo.pixels)
+        e_al: np.ndarray | None = idm.embedding_at(photo.pixels, pts_in)
     except idm.NoFaceForIdentity:
-        e_in = None
+        e_in = pts_in = e_al = None
         problems.append(f"{ref.name}: dlib finds no face in the input (likeness not measured)")
+
+    def aligned(hs: Any) -> float | None:
+        if pts_in is None or e_al is None:
+            return None
+        return idm.distance(e_al, idm.embedding_at(hs.image, hs.crop.apply(pts_in)))
 
     hs_none = render(subject, STYLE, PLATFORM, size=SIZE, light="none")
     lm, fw = _out_geometry(subject, hs_none)
@@ -340,6 +352,7 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
     row["none"] = {
         "cheeks_left_right": list(_cheeks(lum_none, lm, fw)),
         "identity": idm.distance_to(e_in, hs_none.image),
+        "identity_aligned": aligned(hs_none),
         "frame_s": hs_none.timings.get("frame"),
     }
     lc, rc = row["none"]["cheeks_left_right"]
@@ -379,6 +392,7 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
             write_eye_crops(eyes_dir, f"{Path(ref.name).stem}_{name}", hs.image, eyes)
         res["catchlights"] = _catch_summary(eyes, name, res["painted_clock"])
         res["identity"] = idm.distance_to(e_in, hs.image)
+        res["identity_aligned"] = aligned(hs)
         per[name] = res
         if name == "split":
             split_hs = hs
@@ -673,11 +687,39 @@ def run(eyes_dir: Path | None = None) -> dict[str, Any]:
         per_photo.append([r["photo"], C.fmt(r["none"]["identity"]), C.fmt(_med(ds)), C.fmt(max(ds) if ds else None)])
     md += ["<details><summary>per photo</summary>", "",
            C.table(["photo", "none", "relit median", "relit max"], per_photo), "", "</details>", ""]
+    # The same renders with both chips cut at the input's own fit, mapped through the crop (reported
+    # beside the measure, not a verdict: docs/benchmarks.md, "Identity", --aligned).
+    al_rows = []
+    al_none = [r["none"].get("identity_aligned") for r in ok_rows if r["none"].get("identity_aligned") is not None]
+    al_rows.append(["none (reference)", C.fmt(_med(none_d)), C.fmt(_med(al_none)), C.fmt(max(none_d) if none_d else None),
+                    C.fmt(max(al_none) if al_none else None), "—", "—"])
+    al_all: list[float] = []
+    for name in presets:
+        own = [r["presets"][name]["identity"] for r in ok_rows if r["presets"][name]["identity"] is not None]
+        al = [r["presets"][name].get("identity_aligned") for r in ok_rows
+              if r["presets"][name].get("identity_aligned") is not None]
+        al_all += al
+        id_sum[name]["aligned_median"] = _med(al)
+        id_sum[name]["aligned_max"] = max(al) if al else None
+        al_rows.append([name, C.fmt(_med(own)), C.fmt(_med(al)), C.fmt(max(own) if own else None),
+                        C.fmt(max(al) if al else None), f"{sum(d > ID_MAX for d in own)}/{len(own)}",
+                        f"{sum(d > ID_MAX for d in al)}/{len(al)}"])
+    al_rows.append(["all relit", C.fmt(_med(vals)), C.fmt(_med(al_all)), C.fmt(max(vals) if vals else None),
+                    C.fmt(max(al_all) if al_all else None), f"{sum(d > ID_MAX for d in vals)}/{len(vals)}",
+                    f"{sum(d > ID_MAX for d in al_all)}/{len(al_all)}"])
+    md += ["Beside the measure, the same renders with both chips cut at the input's own 68-point fit mapped "
+           "through the output's crop (`headshot.eval.identity.embedding_at`; the comparison of "
+           "docs/benchmarks.md, \"Identity\", `--aligned`): what is left is the pixels, without the fit's "
+           "jitter between the input and a relit face. Reported, not a verdict.", "",
+           C.table(["preset", "median (measure)", "median (aligned)", "max (measure)", "max (aligned)",
+                    f"over {ID_MAX} (measure)", f"over {ID_MAX} (aligned)"], al_rows), ""]
     med_all = _med(vals)
     mx_all = max(vals) if vals else None
     ok6a = med_all is not None and med_all <= ID_MEDIAN
     ok6b = mx_all is not None and mx_all <= ID_MAX and not no_face
     summary["likeness"] = {"median": med_all, "max": mx_all, "n": len(vals), "no_face": no_face,
+                           "aligned_median": _med(al_all), "aligned_max": max(al_all) if al_all else None,
+                           "aligned_none_median": _med(al_none), "aligned_none_max": max(al_none) if al_none else None,
                            "none_median": _med(none_d), "none_max": max(none_d) if none_d else None, "per_preset": id_sum}
     md += [f"**{'PASS' if ok6a else 'FAIL'}** likeness median: {C.fmt(med_all)} (target <= {ID_MEDIAN}; `none` "
            f"reference {C.fmt(_med(none_d))}).",

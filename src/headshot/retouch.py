@@ -106,6 +106,15 @@ HEAL_FILL = 0.4  # weight of the fill-from-the-rim estimate of a healed spot (th
 # absorbs mostly green, so a blemish is about as dark as it is red (0.7-1.05; the benchmark's
 # synthetic papule 1.05; a reddened shadow in a fold is 1.5-1.8, see RED_RATIO), with a margin.
 BLOOD_DARK = (0.7, 1.1)
+# The tint's footprint is the spot's redness over the fill in units of the tint's own (the core's
+# median), up to TINT_FOOT_MAX: the median sits below the spot's peak (on flat skin it read 92% of
+# the painted tint), so a footprint clipped at 1 left the rest of the peak. And it covers the
+# spot's soft fringe: the hole (redness above 40% of the peak, grown) ends where the fringe still
+# carries some tint, so the hole's blurred edge is taken TINT_FOOT_EDGE times (clipped at 1).
+# Measured on synthetic spots on the astronaut's plain cheek (natural): removal 88-100% -> 90-100%;
+# bench_retouch figure 2: median 90.6% -> 93.2% (docs/benchmarks.md, "Retouch and colour").
+TINT_FOOT_MAX = 1.3
+TINT_FOOT_EDGE = 1.5
 
 
 @dataclass(frozen=True)
@@ -466,7 +475,8 @@ def _heal(lx: np.ndarray, skin: np.ndarray, holes: np.ndarray, spot: Spot) -> No
         # part is moved into the range, its colour is the spot's own.
         dark = -float(tint @ LUMA)
         tint = tint - (min(max(dark, BLOOD_DARK[0] * tr), BLOOD_DARK[1] * tr) - dark)
-        foot = np.clip(red_a / tr, 0.0, 1.0) * _blur(hole.astype(np.float32), max(0.5, 0.2 * r))
+        edge = np.clip(np.float32(TINT_FOOT_EDGE) * _blur(hole.astype(np.float32), max(0.5, 0.2 * r)), 0.0, 1.0)
+        foot = np.clip(red_a / tr, 0.0, TINT_FOOT_MAX) * edge
         tint_est = patch - foot[..., None] * tint.astype(np.float32)
     else:
         tint_est = fill_est
