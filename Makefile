@@ -11,16 +11,16 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # Stamp files so a second `make` does not reinstall; they are rebuilt when pyproject.toml changes.
-# pymatting's numba kernels compile on first import (~1 min on 2 cores) and are cached on disk:
-# do it once here so the first headshot is fast.
+# pymatting's numba kernels compile on first import (~1 min on 2 cores) and are cached on disk, as
+# does the retouch's spot kernel (headshot._spots, ~6 s): do it once here so the first headshot is fast.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
-	$(BIN)/python -c "import pymatting"
+	$(BIN)/python -c "import pymatting; from headshot import _spots; _spots.warm()"
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev,eval]"
-	$(BIN)/python -c "import pymatting"
+	$(BIN)/python -c "import pymatting; from headshot import _spots; _spots.warm()"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

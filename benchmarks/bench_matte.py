@@ -319,7 +319,7 @@ def reference_at_work(subject: Subject, work: np.ndarray, s: float) -> Subject:
     ht = None if m.head_top is None else (m.head_top[0] * s, m.head_top[1] * s)
     photo = _photo(work, subject.photo.source.name)
     return replace(subject, photo=photo, face=_scale_face(subject.face, s), matte=replace(m, scale=1.0, head_top=ht),
-                   levels=framing.pyramid(work), geometry=None, illumination=None)
+                   levels=framing.pyramid(work))
 
 
 def hybrid(ref_w: Subject, comp: np.ndarray, comp_subject: Subject) -> Subject:

@@ -82,6 +82,25 @@ def test_render_does_not_analyse_again(astronaut_subject, monkeypatch) -> None:
         headshot.render(astronaut_subject, style, "website")
 
 
+def test_geometry_is_built_once_and_only_for_light(monkeypatch) -> None:
+    """The relighting geometry is not built by analyse (most headshots are not relit), but on the
+    first relit render, once; a replace() copy with other pixels builds its own."""
+    from dataclasses import replace
+
+    calls = []
+    build = headshot.geometry.build
+    monkeypatch.setattr(headshot.geometry, "build", lambda *a, **k: calls.append(1) or build(*a, **k))
+    sub = headshot.analyse(ASTRONAUT)
+    headshot.render(sub, "corporate", "linkedin")
+    assert calls == [] and "geometry" not in sub.timings
+    relit = headshot.render(sub, "corporate", "linkedin", light="loop")
+    headshot.render(sub, "warm", "website", light="split")
+    assert calls == [1] and sub.timings["geometry"] > 0
+    assert relit.lighting is not None and sub.geometry is sub.geometry
+    other = replace(sub, photo=replace(sub.photo, pixels=sub.photo.pixels[:, ::-1].copy()))
+    assert other.geometry is not sub.geometry and calls == [1, 1]
+
+
 def test_render_is_deterministic(astronaut_subject) -> None:
     a = headshot.render(astronaut_subject, "warm", "linkedin")
     b = headshot.render(astronaut_subject, "warm", "linkedin")

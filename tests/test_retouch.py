@@ -321,3 +321,140 @@ def test_render_reports_what_was_done(astronaut_subject) -> None:
     assert "spots_healed" in hs.retouch and "marks_kept" in hs.retouch
     none = headshot.render(astronaut_subject, "corporate", "linkedin", retouch="none")
     assert not np.array_equal(none.image, hs.image)
+
+
+# -------------------------------------------------------------------------------- heal once per frame
+
+def test_healing_does_not_depend_on_the_exposure(shot) -> None:
+    """The healing is relative (a spot against its ring, a fill from its rim, in log light), so an
+    exposure before it changes nothing but the exposure: what lets a render heal once per frame,
+    before the style's tone (a style's exposure_ev), for every style on that frame. ``gains`` heals
+    as if under those gains (the pipeline passes the photo's neutral white balance, which a spot's
+    darkness on luminance depends on a little)."""
+    fg, alpha, face = shot
+    lm = face.landmarks[:, :2]
+    spotted = fg
+    for c, r in [(lm[50], 3.0), (lm[280], 5.0), (lm[330] * 0.6 + lm[425] * 0.4, 6.0)]:
+        spotted = _mark(spotted, c, r, (0.92, 0.70, 0.75))
+    nat = Retouch()
+    skin = retouch.skin_mask(fg, face)
+    a = retouch.heal(spotted, alpha, face, nat)
+    assert a.summary["spots_healed"] >= 3
+    changed = skin & (np.abs(a.image - spotted).max(axis=2) > 1e-4)
+    assert changed.sum() > 50
+    gain = np.float32(0.6)  # 0.7 EV darker (a dark photo's exposure is brought up by the tone)
+    b = retouch.heal(spotted * gain, alpha, face, nat)
+    assert {(s.x, s.y) for s in a.spots if s.kind == "blemish"} == {(s.x, s.y) for s in b.spots if s.kind == "blemish"}
+    # Where the healing worked, it did the same work (relative differences within 0.5%).
+    rel = np.abs(b.image[changed] / gain - a.image[changed]) / np.maximum(a.image[changed], 1e-3)
+    assert np.quantile(rel, 0.99) < 0.005, np.quantile(rel, 0.99)
+    # Healing under gains (as the tone applies them, highlight roll-off included) finds what healing
+    # the toned image finds and, below the roll-off, gives it back in the image's own colours.
+    from headshot.colour import apply_gain
+
+    g = np.array([1.3, 1.0, 0.8], np.float32)
+    toned = apply_gain(spotted, g)
+    under = retouch.heal(spotted, alpha, face, nat, gains=g)
+    direct = retouch.heal(toned, alpha, face, nat)
+    assert under.spots == direct.spots
+    ok = np.maximum(toned, direct.image).max(axis=2) < 0.8
+    assert ok.sum() > 0.9 * skin.sum()
+    np.testing.assert_allclose(under.image[ok] * g, direct.image[ok], rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="gains"):
+        retouch.heal(spotted, alpha, face, nat, gains=np.array([1.0, 0.0, 1.0]))
+
+
+def test_apply_with_a_healing_done_before_the_tone(shot) -> None:
+    fg, alpha, face = shot
+    nat = Retouch()
+    whole = retouch.apply(fg, alpha, face, nat)
+    h = retouch.heal(fg, alpha, face, nat)
+    assert not h.image.flags.writeable
+    split = retouch.apply(h.image, alpha, face, nat, healed=h)
+    assert split.spots == whole.spots and split.summary == whole.summary
+    np.testing.assert_allclose(split.image, whole.image, atol=1e-6)
+    # Nothing asked for: the image itself comes back, and apply reports no healing.
+    off = retouch.heal(fg, alpha, face, Retouch(blemishes=0.0))
+    assert off.image is fg and off.spots == () and off.summary == {}
+
+
+def test_styles_on_one_frame_share_the_healing(astronaut_subject) -> None:
+    """A second style on the same platform reuses the first one's healing, and the headshot is the
+    same as from a subject that never rendered the first."""
+    sub = _fresh(astronaut_subject)
+    headshot.render(sub, "corporate", "linkedin")
+    assert len(sub._healed) == 1
+    (cached,) = [v[1] for v in sub._healed.values()]
+    warm = headshot.render(sub, "warm", "linkedin")
+    assert len(sub._healed) == 1 and [v[1] for v in sub._healed.values()][0] is cached
+    alone = headshot.render(_fresh(astronaut_subject), "warm", "linkedin")
+    assert np.array_equal(warm.image, alone.image)
+    assert warm.retouch == alone.retouch
+    # Another frame heals again; a relit render never shares (its light came before the healing).
+    headshot.render(sub, "corporate", "website")
+    assert len(sub._healed) == 2
+    headshot.render(sub, "corporate", "linkedin", light="loop")
+    assert len(sub._healed) == 2
+
+
+def _fresh(sub):
+    """A copy of a subject with empty render caches (replace() would share them)."""
+    return replace(sub, _framed={}, _healed={})
+
+
+def _measure_reference(dr, red, lum, skin, x, y, r):
+    """The spot measurement written with NumPy on one window (as find_spots did before its kernel)."""
+    h, w = dr.shape
+    cx, cy = int(round(x)), int(round(y))
+    pad = int(np.ceil(r * 4)) + 3
+    ya, yb, xa, xb = max(0, cy - pad), min(h, cy + pad + 1), max(0, cx - pad), min(w, cx + pad + 1)
+    yy, xx = np.ogrid[ya:yb, xa:xb]
+    d2 = (xx - x) ** 2 + (yy - y) ** 2
+    local = dr[ya:yb, xa:xb]
+    centre = float(local[cy - ya, cx - xa])
+    for rr in np.arange(1.0, 3.0 * r + 1.0, 0.5):
+        ring = (d2 >= (rr - 0.5) ** 2) & (d2 < (rr + 0.5) ** 2)
+        if ring.any() and local[ring].mean() < 0.5 * centre:
+            r = max(r, float(rr))
+            break
+    sk = skin[ya:yb, xa:xb]
+    disc = (d2 <= r * r) & sk
+    ring = (d2 > (1.8 * r) ** 2) & (d2 <= (2.8 * r + 1) ** 2) & sk
+    redness = np.mean(red[ya:yb, xa:xb][disc], dtype=np.float64) - np.median(red[ya:yb, xa:xb][ring])
+    darkness = np.median(lum[ya:yb, xa:xb][ring]) - np.median(lum[ya:yb, xa:xb][disc])
+    py, px = np.nonzero((local > 0.5 * centre) & (d2 <= (2 * r) ** 2))
+    ev = np.sort(np.linalg.eigvalsh(np.cov(np.vstack([px, py])))) if len(px) > 3 else np.ones(2)
+    return r, redness, darkness, float(np.sqrt(ev[1] / max(ev[0], 0.25)))
+
+
+def test_the_spot_kernel_measures_as_numpy_does() -> None:
+    """headshot._spots.measure (compiled) against the same measurement in NumPy, on noisy skin with
+    round, elongated and overlapping red blobs, near the image's edge and the skin's."""
+    from headshot import _spots
+
+    rng = np.random.default_rng(7)
+    h, w = 120, 160
+    yy, xx = np.mgrid[:h, :w]
+    dr = (0.01 * rng.standard_normal((h, w))).astype(np.float32)
+    blobs = [(30.0, 40.0, 3.0, 1.0), (90.0, 60.0, 5.0, 1.0), (60.0, 100.0, 4.0, 6.0), (140.0, 20.0, 6.0, 1.0),
+             (4.0, 5.0, 2.0, 1.0), (100.0, 64.0, 3.0, 1.0)]
+    for x, y, r, stretch in blobs:
+        dr += (0.2 * np.exp(-(((xx - x) / stretch) ** 2 + (yy - y) ** 2) / (2 * (0.6 * r) ** 2))).astype(np.float32)
+    red = (0.3 + dr + 0.005 * rng.standard_normal((h, w))).astype(np.float32)
+    lum = (-0.5 - 0.8 * dr + 0.01 * rng.standard_normal((h, w))).astype(np.float32)
+    skin = np.ones((h, w), bool)
+    skin[:, 144:] = False  # the skin's edge crosses one blob's disc and ring
+    inner = np.ones((h, w), bool)
+    xs, ys, rs = (np.array([b[k] for b in blobs]) for k in range(3))
+    radius, reds, darks, elong, ok = _spots.measure(dr, red, lum, skin, inner, xs, ys, rs, 1.0)
+    assert ok.all()
+    for i, (x, y, r, _) in enumerate(blobs):
+        want = _measure_reference(dr, red, lum, skin, x, y, r)
+        assert radius[i] == want[0], (i, radius[i], want)
+        np.testing.assert_allclose([reds[i], darks[i], elong[i]], want[1:], rtol=1e-5, atol=1e-6, err_msg=str(i))
+    assert elong[2] > retouch.SPOT_ROUND > max(elong[0], elong[1])  # the stretched blob reads as a line
+    # Off the inner skin, or too small: not measured.
+    _, _, _, _, ok = _spots.measure(dr, red, lum, skin, ~inner, xs, ys, rs, 1.0)
+    assert not ok.any()
+    _, _, _, _, ok = _spots.measure(dr, red, lum, skin, inner, xs, ys, rs, 10.0)
+    assert not ok.any()

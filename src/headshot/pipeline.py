@@ -1,8 +1,9 @@
 """The orchestrator: ``analyse(photo) -> Subject`` once, ``render(subject, style, platform) -> Headshot`` many times.
 
 Everything expensive (decoding, face landmarks, matte, measurements) happens in :func:`analyse` and is
-kept in the frozen :class:`Subject`; :func:`render` only warps, tones and composites at output size,
-so twenty variants cost far less than twenty analyses. :func:`make` runs the whole job for a list of
+kept in the frozen :class:`Subject` (the relighting geometry on the first render that relights);
+:func:`render` only warps, lights, tones, retouches and composites at output size, so twenty variants
+cost far less than twenty analyses. :func:`make` runs the whole job for a list of
 files and writes headshots and a ``report.json`` per photo, carrying on past photos that fail.
 """
 
@@ -30,8 +31,8 @@ from .errors import HeadshotError, OutputError
 from .imageio import _SUFFIX_FORMAT, FORMATS, Photo, SourceInfo, load, write_atomic
 from .provenance import Edits, Identity, Step
 from .provenance.edits import COLOUR, CROPPED, DRAWING, EDITED
-from .presets import (DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Retouch, Rig, Style, load_platform,
-                      load_retouch, load_rig, load_style)
+from .presets import (DEFAULT_PLATFORMS, DEFAULT_STYLES, Backdrop, Platform, Retouch, Rig, Style, Tone,
+                      load_platform, load_retouch, load_rig, load_style)
 
 __all__ = [
     "Subject",
@@ -72,10 +73,11 @@ class Subject:
         Seconds spent in each analysis stage.
     levels : tuple of ndarray
         Half, quarter... copies of the photo that renders resample from (see framing.pyramid).
-    geometry : Geometry or None
-        Depth and normals for relighting.
-    illumination : Illumination or None
-        The photo's own light on the face, fitted once.
+    geometry : Geometry
+        Depth and normals for relighting. Built on first use (the first render with a light rig)
+        and kept: most headshots are not relit, and building it is about as long as the matte.
+    illumination : Illumination
+        The photo's own light on the face, fitted once, with the geometry.
     colour : ColourEstimate or None
         The photo's colour cast, estimated once (see :mod:`headshot.colour`).
     """
@@ -87,13 +89,38 @@ class Subject:
     findings: tuple[checks_mod.Finding, ...]
     timings: dict[str, float] = field(default_factory=dict)
     levels: tuple[np.ndarray, ...] = ()
-    geometry: geometry_mod.Geometry | None = None
-    illumination: light_mod.Illumination | None = None
     colour: colour_mod.ColourEstimate | None = None
     # The photo and matte warped into recent frames, so a second style on the same frame (another
     # backdrop) does not warp the photo again. Not part of the subject's identity.
     _framed: dict[tuple[object, ...], tuple[tuple[object, ...], np.ndarray, np.ndarray]] = field(
         default_factory=dict, compare=False, repr=False)
+    # The blemishes healed on recent frames (before the tone), for the other styles on the frame.
+    _healed: dict[tuple[object, ...], tuple[tuple[object, ...], retouch_mod.Healed]] = field(
+        default_factory=dict, compare=False, repr=False)
+    # What is built on first use (the geometry and the photo's light). Not an init field, so a
+    # dataclasses.replace() copy with other pixels builds its own.
+    _lazy: dict[str, object] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    @property
+    def geometry(self) -> geometry_mod.Geometry:
+        """Depth and normals for relighting (built on first use, then kept)."""
+        return self._relief()[0]
+
+    @property
+    def illumination(self) -> light_mod.Illumination:
+        """The photo's own light on the face (fitted with the geometry on first use, then kept)."""
+        return self._relief()[1]
+
+    def _relief(self) -> tuple[geometry_mod.Geometry, light_mod.Illumination]:
+        got = self._lazy.get("relief")
+        if got is None:
+            t = time.perf_counter()
+            geom = geometry_mod.build(self.photo.pixels, self.face, self.matte)
+            got = (geom, light_mod.estimate(geom))
+            # Two threads rendering the same subject may both build it: the same result, kept once.
+            self._lazy.setdefault("relief", got)
+            self.timings["geometry"] = time.perf_counter() - t
+        return got  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -219,15 +246,10 @@ def analyse(photo: Photo | str | os.PathLike[str] | bytes, *, several: str = "la
     timings["pyramid"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    geom = geometry_mod.build(photo.pixels, face, matte)
-    illum = light_mod.estimate(geom)
-    timings["geometry"] = time.perf_counter() - t
-    t = time.perf_counter()
-
     cast = colour_mod.estimate(photo.pixels, face, matte.alpha)
     timings["colour"] = time.perf_counter() - t
     return Subject(photo=photo, face=face, matte=matte, stats=stats, findings=findings, timings=timings,
-                   levels=levels, geometry=geom, illumination=illum, colour=cast)
+                   levels=levels, colour=cast)
 
 
 def _as_style(style: Style | str | os.PathLike[str]) -> Style:
@@ -333,7 +355,7 @@ def render(
         fg.flags.writeable = False
         alpha.flags.writeable = False
         while len(subject._framed) >= FRAMED_CACHE:
-            subject._framed.pop(next(iter(subject._framed)))
+            subject._framed.pop(next(iter(subject._framed)), None)
         subject._framed[key] = (sources, fg, alpha)
     else:
         _, fg, alpha = framed
@@ -343,8 +365,8 @@ def render(
 
     lighting = None
     shading = None
-    geom = subject.geometry
-    if rig is not None and amount > 0 and geom is not None and subject.illumination is not None:
+    if rig is not None and amount > 0:
+        geom = subject.geometry
         rotation = crop.matrix[:, :2] / crop.scale
         shading = light_mod.shade(geom, subject.illumination, rig, rotation=rotation, strength=amount)
         m = geom.to_output(crop.matrix)
@@ -365,6 +387,32 @@ def render(
 
     out_face = replace(subject.face, landmarks=np.column_stack(
         [crop.apply(subject.face.landmarks[:, :2]), subject.face.landmarks[:, 2] * crop.scale]))
+    settings = load_retouch(pf.retouch) if pf.retouch is not None else (
+        st.retouch if retouch is None else load_retouch(retouch))
+    # Blemishes are healed before the style's tone, under the photo's own neutral white balance and
+    # exposure (the healing is relative, so the style's exposure would not change it; see
+    # retouch.heal) and, on an unlit frame, once per frame: the other styles on the same platform
+    # reuse it (on a 1024 px headshot it is most of the retouch's time).
+    neutral = colour_mod.correction(subject.colour, subject.stats.luminance, Tone())
+    gains = np.asarray(neutral.gains, np.float32) * np.float32(neutral.exposure)
+    # Keyed like the frame, plus what the healing reads besides the pixels (a replace() copy of the
+    # subject with another face or colour estimate shares this dict and must not be served this one).
+    heal_key = None if shading is not None else key + (
+        "heal", settings.blemishes, settings.marks, tuple(float(g) for g in gains))
+    heal_sources = sources + (subject.face.landmarks,)
+    cached = subject._healed.get(heal_key) if heal_key is not None else None
+    if cached is not None and all(a is b for a, b in zip(cached[0], heal_sources)):
+        healed = cached[1]
+    else:
+        healed = retouch_mod.heal(fg, alpha, out_face, settings, gains=gains)
+        if heal_key is not None:
+            while len(subject._healed) >= FRAMED_CACHE:
+                subject._healed.pop(next(iter(subject._healed)), None)
+            subject._healed[heal_key] = (heal_sources, healed)
+    fg = healed.image
+    timings["heal"] = time.perf_counter() - t
+    t = time.perf_counter()
+
     if correction is not None:
         corr = correction
     elif team:
@@ -381,9 +429,7 @@ def render(
     timings["tone"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    settings = load_retouch(pf.retouch) if pf.retouch is not None else (
-        st.retouch if retouch is None else load_retouch(retouch))
-    touched = retouch_mod.apply(fg, alpha, out_face, settings, pixel_scale=crop.scale)
+    touched = retouch_mod.apply(fg, alpha, out_face, settings, pixel_scale=crop.scale, healed=healed)
     fg, alpha = touched.image, touched.alpha
     if pf.retouch is not None and settings is not st.retouch and st.retouch.active:
         notes.append(f"{pf.name} photos are not retouched: retouching level '{settings.name}' was used")
