@@ -362,6 +362,8 @@ def test_healing_does_not_depend_on_the_exposure(shot) -> None:
     np.testing.assert_allclose(under.image[ok] * g, direct.image[ok], rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="gains"):
         retouch.heal(spotted, alpha, face, nat, gains=np.array([1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="gains"):
+        retouch.heal(spotted, alpha, face, Retouch(blemishes=0.0), gains=np.array([1.0, 1.0]))
 
 
 def test_apply_with_a_healing_done_before_the_tone(shot) -> None:

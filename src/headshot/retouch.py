@@ -707,14 +707,14 @@ def heal(image: np.ndarray, alpha: np.ndarray, face: Face, settings: Retouch, *,
     Healed
     """
     _check(image, alpha)
+    g = np.ones(3, np.float32) if gains is None else np.asarray(gains, np.float32).reshape(-1)
+    if g.shape != (3,) or not (np.all(np.isfinite(g)) and np.all(g > 0)):
+        raise ValueError(f"gains must be three positive numbers, got {gains}")
     box = _face_box(face, image.shape)
     if box is None or not (settings.blemishes > 0 or settings.marks):
         return Healed(image, (), {})
     x0, x1, y0, y1 = box
     out = image.astype(np.float32, copy=True)
-    g = np.ones(3, np.float32) if gains is None else np.asarray(gains, np.float32).reshape(3)
-    if not (np.all(np.isfinite(g)) and np.all(g > 0)):
-        raise ValueError(f"gains must be three positive numbers, got {gains}")
     roi = out[y0:y1, x0:x1]
     # Seen as the tone would show it (the same gains and highlight roll-off); what the healing does
     # there is carried back to the image's own colours.
