@@ -329,6 +329,9 @@ def _measure_photo(ref: C.PhotoRef, presets: list[str], rigs: dict[str, Any], pr
         row["error"] = f"analyse: {type(e).__name__}: {e}"
         problems.append(f"{ref.name}: {row['error']}")
         return row
+    # The geometry is built on the first relit render (headshot.Subject.geometry); build it here so
+    # its cost is reported once per photo and no preset's light time carries it.
+    subject.geometry  # noqa: B018 (builds and keeps it)
     row["geometry_s"] = subject.timings.get("geometry")
     try:
         e_in: np.ndarray | None = idm.embedding(photo.pixels)
