@@ -314,7 +314,6 @@ def find_spots(image: np.ndarray, face: Face, skin: np.ndarray) -> list[Spot]:
     list of Spot
     """
     fw = face.width
-    h, w = skin.shape
     lx = np.log(image + EPS)
     red = lx[..., 0] - lx[..., 1]
     lum = np.log(image @ LUMA + EPS)
