@@ -14,6 +14,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,6 +46,9 @@ __all__ = [
     "encode_headshot",
     "make",
 ]
+
+
+_T = TypeVar("_T")
 
 
 def _version() -> str:
@@ -92,7 +96,7 @@ class Subject:
     colour: colour_mod.ColourEstimate | None = None
     # The photo and matte warped into recent frames, so a second style on the same frame (another
     # backdrop) does not warp the photo again. Not part of the subject's identity.
-    _framed: dict[tuple[object, ...], tuple[tuple[object, ...], np.ndarray, np.ndarray]] = field(
+    _framed: dict[tuple[object, ...], tuple[tuple[object, ...], tuple[np.ndarray, np.ndarray]]] = field(
         default_factory=dict, compare=False, repr=False)
     # The blemishes healed on recent frames (before the tone), for the other styles on the frame.
     _healed: dict[tuple[object, ...], tuple[tuple[object, ...], retouch_mod.Healed]] = field(
@@ -178,6 +182,26 @@ class Headshot:
 
 
 FRAMED_CACHE = 4  # frames kept per subject (each ~16 bytes per output pixel)
+
+
+def _cached(cache: dict[tuple[object, ...], tuple[tuple[object, ...], _T]], key: tuple[object, ...],
+            sources: tuple[object, ...]) -> _T | None:
+    """What a subject's render cache keeps under ``key``, if it was made from these very objects.
+
+    Checked by identity: dataclasses.replace() of a subject shares its caches, and a copy with other
+    pixels (or another face) must not be served the original's."""
+    got = cache.get(key)
+    if got is None or len(got[0]) != len(sources) or not all(a is b for a, b in zip(got[0], sources)):
+        return None
+    return got[1]
+
+
+def _keep(cache: dict[tuple[object, ...], tuple[tuple[object, ...], _T]], key: tuple[object, ...],
+          sources: tuple[object, ...], value: _T) -> None:
+    """Keep ``value`` in a render cache, dropping the oldest past :data:`FRAMED_CACHE` entries."""
+    while len(cache) >= FRAMED_CACHE:
+        cache.pop(next(iter(cache)), None)
+    cache[key] = (sources, value)
 
 
 def _skin_pixels(fg: np.ndarray, alpha: np.ndarray, out_face: face_mod.Face, *,
@@ -338,14 +362,10 @@ def render(
         subject.face, (photo.width, photo.height), pf, size=size,
         touching=subject.matte.edges, head_top=subject.matte.head_top,
     )
-    # Keyed by the frame and, by identity, the arrays it was made from: dataclasses.replace() of a
-    # subject shares this dict, and its copy must not be served the original's pixels.
     notes = list(crop.notes)
     key = (crop.width, crop.height, crop.matrix.tobytes())
     sources = (photo.pixels, subject.matte.alpha, subject.matte.decontaminate)
-    framed = subject._framed.get(key)
-    if framed is not None and not all(a is b for a, b in zip(framed[0], sources)):
-        framed = None
+    framed = _cached(subject._framed, key, sources)
     if framed is None:
         fg = framing.warp_image(photo.pixels, crop, levels=subject.levels)
         alpha = framing.warp_alpha(subject.matte.alpha, subject.matte.scale, crop)
@@ -354,11 +374,9 @@ def render(
             np.clip(fg, 0.0, 1.0, out=fg)
         fg.flags.writeable = False
         alpha.flags.writeable = False
-        while len(subject._framed) >= FRAMED_CACHE:
-            subject._framed.pop(next(iter(subject._framed)), None)
-        subject._framed[key] = (sources, fg, alpha)
+        _keep(subject._framed, key, sources, (fg, alpha))
     else:
-        _, fg, alpha = framed
+        fg, alpha = framed
     fg = fg.copy()
     timings["frame"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -395,20 +413,16 @@ def render(
     # reuse it (on a 1024 px headshot it is most of the retouch's time).
     neutral = colour_mod.correction(subject.colour, subject.stats.luminance, Tone())
     gains = np.asarray(neutral.gains, np.float32) * np.float32(neutral.exposure)
-    # Keyed like the frame, plus what the healing reads besides the pixels (a replace() copy of the
-    # subject with another face or colour estimate shares this dict and must not be served this one).
-    heal_key = None if shading is not None else key + (
-        "heal", settings.blemishes, settings.marks, tuple(float(g) for g in gains))
+    # Keyed like the frame, plus what the healing reads besides the pixels (the face; the colour
+    # estimate through the gains). Not kept for a relit frame, nor when there is nothing to heal.
+    heals = shading is None and (settings.blemishes > 0 or settings.marks)
+    heal_key = key + ("heal", settings.blemishes, settings.marks, tuple(float(g) for g in gains))
     heal_sources = sources + (subject.face.landmarks,)
-    cached = subject._healed.get(heal_key) if heal_key is not None else None
-    if cached is not None and all(a is b for a, b in zip(cached[0], heal_sources)):
-        healed = cached[1]
-    else:
+    healed = _cached(subject._healed, heal_key, heal_sources) if heals else None
+    if healed is None:
         healed = retouch_mod.heal(fg, alpha, out_face, settings, gains=gains)
-        if heal_key is not None:
-            while len(subject._healed) >= FRAMED_CACHE:
-                subject._healed.pop(next(iter(subject._healed)), None)
-            subject._healed[heal_key] = (heal_sources, healed)
+        if heals:
+            _keep(subject._healed, heal_key, heal_sources, healed)
     fg = healed.image
     timings["heal"] = time.perf_counter() - t
     t = time.perf_counter()
